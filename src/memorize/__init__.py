@@ -1,0 +1,43 @@
+"""memorize: closed-form ReLU networks that provably memorize a dataset.
+
+One builder per theorem of the memorization-capacity literature, each returning a plain
+:class:`Network` of NumPy arrays, and :func:`verify`, which checks by evaluation (in exact
+rational arithmetic when asked) that the network hits every label.
+
+Examples
+--------
+>>> import numpy as np, memorize
+>>> rng = np.random.default_rng(0)
+>>> X, y = rng.standard_normal((20, 4)), rng.uniform(-1, 1, 20)
+>>> net = memorize.build("zhang2017", X, y, exact=True)
+>>> memorize.verify(net, X, y).max_error
+0
+"""
+
+from . import errors
+from .activations import Activation, hardtanh, identity, relu, relu_like, step
+from .io import load
+from .network import Dense, Network, Residual
+from .registry import Architecture, build, methods
+from .verify import Report, verify
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation",
+    "Architecture",
+    "Dense",
+    "Network",
+    "Report",
+    "Residual",
+    "build",
+    "errors",
+    "hardtanh",
+    "identity",
+    "load",
+    "methods",
+    "relu",
+    "relu_like",
+    "step",
+    "verify",
+]

@@ -1,0 +1,250 @@
+"""The one place where data are checked and converted.
+
+Every builder calls :func:`prepare` (or the smaller functions it is made of). The user's arrays
+are never modified: everything returned is a fresh, read-only array.
+
+Duplicated points are handled once, here: identical inputs with identical labels are merged
+(the network is built on the distinct points and still memorizes every given row); identical
+inputs with different labels raise :class:`~memorize.errors.DuplicateError` naming the pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .errors import ArgumentError, ArgumentTypeError, DuplicateError, LabelError, NonFiniteError, ShapeError
+
+__all__ = [
+    "Dataset",
+    "as_inputs",
+    "as_targets",
+    "as_class_labels",
+    "as_rng",
+    "unique_rows",
+    "prepare",
+    "format_indices",
+]
+
+Task = Literal["regression", "classification"]
+
+
+def format_indices(idx, limit: int = 10) -> str:
+    """``[3, 17, 40, ...] (12 in all)``: a short, readable list of offending indices."""
+    idx = [int(i) if np.ndim(i) == 0 else tuple(int(j) for j in i) for i in idx]
+    shown = ", ".join(str(i) for i in idx[:limit])
+    more = f", ... ({len(idx)} in all)" if len(idx) > limit else ""
+    return f"[{shown}{more}]"
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+def as_inputs(X, name: str = "X") -> np.ndarray:
+    """Check and convert inputs to a fresh float64 array of shape (N, d).
+
+    A 1-D array is N points with one feature. Integers and booleans are converted exactly
+    (integers above 2**53 are refused, since float64 would round them).
+    """
+    if isinstance(X, (str, bytes)) or X is None:
+        raise ArgumentTypeError(f"{name}: expected a numeric array, got {type(X).__name__}")
+    arr = np.asarray(X)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ArgumentTypeError(f"{name}: expected a numeric array, got non-numeric objects") from None
+    if arr.dtype.kind not in "biuf":
+        raise ArgumentTypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ShapeError(f"{name}: expected a 2-D array (N, d), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ShapeError(f"{name}: expected at least one point and one feature, got shape {arr.shape}")
+    if arr.dtype.kind in "iu" and arr.size and np.max(np.abs(arr.astype(object))) > 2**53:
+        raise ArgumentError(f"{name}: integers above 2**53 cannot be converted to float64 exactly")
+    out = np.array(arr, dtype=np.float64, copy=True)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        rows = np.unique(np.nonzero(bad)[0])
+        raise NonFiniteError(f"{name}: NaN or infinite values in rows {format_indices(rows)}")
+    out += 0.0  # -0.0 -> 0.0, so equal points have equal bytes
+    return _readonly(out)
+
+
+def as_targets(y, n: int, name: str = "y") -> np.ndarray:
+    """Check and convert real targets to a fresh float64 array of shape (N, k)."""
+    arr = np.asarray(y)
+    if arr.dtype.kind not in "biuf":
+        raise ArgumentTypeError(f"{name}: expected real-valued targets, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ShapeError(f"{name}: expected shape (N,) or (N, k), got {arr.shape}")
+    if arr.shape[0] != n:
+        raise ShapeError(f"{name}: has {arr.shape[0]} rows but X has {n} points")
+    if arr.shape[1] == 0:
+        raise ShapeError(f"{name}: needs at least one output column")
+    out = np.array(arr, dtype=np.float64, copy=True)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        rows = np.unique(np.nonzero(bad)[0])
+        raise NonFiniteError(f"{name}: NaN or infinite values in rows {format_indices(rows)}")
+    out += 0.0
+    return _readonly(out)
+
+
+def as_class_labels(y, n: int, name: str = "y", classes=None) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(classes, codes)`` for class labels.
+
+    ``y`` is a vector of labels (integers, strings or booleans; integral floats are accepted) or
+    a one-hot matrix (N, C). ``codes[i]`` indexes ``classes``. ``classes`` may be given to fix the
+    class list (and hence the output dimension); labels outside it raise ``LabelError``.
+    """
+    arr = np.asarray(y)
+    if arr.ndim == 2:
+        if arr.shape[0] != n:
+            raise ShapeError(f"{name}: has {arr.shape[0]} rows but X has {n} points")
+        if arr.dtype.kind not in "biuf":
+            raise ArgumentTypeError(f"{name}: a one-hot label matrix must be numeric")
+        ok = np.all((arr == 0) | (arr == 1), axis=1) & (np.sum(arr == 1, axis=1) == 1)
+        if not ok.all():
+            raise LabelError(f"{name}: rows {format_indices(np.nonzero(~ok)[0])} are not one-hot")
+        return np.arange(arr.shape[1]), _readonly(np.argmax(arr, axis=1).astype(np.int64))
+    if arr.ndim != 1:
+        raise ShapeError(f"{name}: class labels must be a vector (N,) or a one-hot matrix (N, C), got {arr.shape}")
+    if arr.shape[0] != n:
+        raise ShapeError(f"{name}: has {arr.shape[0]} labels but X has {n} points")
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            raise LabelError(f"{name}: class labels must be integers; rows {format_indices(np.nonzero(bad)[0])} are not")
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "biuUS":
+        raise ArgumentTypeError(f"{name}: class labels must be integers, strings or booleans, got dtype {arr.dtype}")
+    if classes is None:
+        cls, codes = np.unique(arr, return_inverse=True)
+    else:
+        cls = np.asarray(classes)
+        codes = np.searchsorted(cls, arr)
+        codes = np.clip(codes, 0, len(cls) - 1)
+        bad = cls[codes] != arr
+        if bad.any():
+            raise LabelError(f"{name}: rows {format_indices(np.nonzero(bad)[0])} hold labels not in classes")
+    return _readonly(np.array(cls)), _readonly(codes.astype(np.int64).ravel())
+
+
+def as_rng(rng) -> np.random.Generator:
+    """``None`` means seed 0 (builds are reproducible by default); an int seeds a new generator."""
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise ArgumentTypeError(f"rng: expected None, an int seed or a numpy Generator, got {type(rng).__name__}")
+
+
+def unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(first, inverse)``: indices of the first occurrence of each distinct row, in
+    order of appearance, and for every row the position of its distinct row in ``first``.
+
+    O(N log N · d) by sorting the rows' bytes (``X`` must have had ``-0.0`` folded to ``0.0``).
+    """
+    Xc = np.ascontiguousarray(X)
+    view = Xc.view(np.dtype((np.void, Xc.dtype.itemsize * Xc.shape[1]))).ravel()
+    _, first, inverse = np.unique(view, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # keep the user's order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return first[order], rank[inverse.ravel()]
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Checked data, ready for a builder.
+
+    Attributes
+    ----------
+    X : (n, d) float64, the distinct points in order of first appearance
+    Y : (n, k) float64, their targets (one-hot rows for classification)
+    index : (n,) int, position of each kept point in the user's arrays
+    n_given : int, number of rows the user passed
+    classes : array or None, the class labels (classification only)
+    labels : (n,) int or None, class codes of the kept points
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    index: np.ndarray
+    n_given: int
+    classes: np.ndarray | None = None
+    labels: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def k(self) -> int:
+        return self.Y.shape[1]
+
+    @property
+    def n_duplicates(self) -> int:
+        return self.n_given - self.n
+
+
+def prepare(X, y, *, task: Task = "regression", classes=None) -> Dataset:
+    """Check ``X`` and ``y`` and merge consistent duplicates.
+
+    Parameters
+    ----------
+    X : array_like (N, d) or (N,)
+    y : array_like
+        ``task="regression"``: real targets (N,) or (N, k).
+        ``task="classification"``: class labels (N,) or a one-hot matrix (N, C).
+    task : {"regression", "classification"}
+    classes : array_like, optional
+        Class list for classification (fixes the output dimension).
+
+    Raises
+    ------
+    ShapeError, NonFiniteError, LabelError, ArgumentTypeError
+        For malformed data.
+    DuplicateError
+        When identical inputs carry different labels (the message lists the index pairs).
+    """
+    Xa = as_inputs(X)
+    n = Xa.shape[0]
+    cls = codes = None
+    if task == "regression":
+        Y = as_targets(y, n)
+    elif task == "classification":
+        cls, codes = as_class_labels(y, n, classes=classes)
+        Y = np.zeros((n, len(cls)))
+        Y[np.arange(n), codes] = 1.0
+    else:
+        raise ArgumentError(f"task: expected 'regression' or 'classification', got {task!r}")
+    first, inverse = unique_rows(Xa)
+    if first.size < n:
+        rep = first[inverse]
+        conflict = np.nonzero(np.any(Y[rep] != Y, axis=1))[0]
+        if conflict.size:
+            pairs = [(int(rep[j]), int(j)) for j in conflict]
+            raise DuplicateError(
+                f"X, y: identical points with different labels at index pairs {format_indices(pairs)}; "
+                "no function can memorize them"
+            )
+    Xu = _readonly(Xa[first].copy()) if first.size < n else Xa
+    Yu = _readonly(Y[first].copy()) if first.size < n else _readonly(Y)
+    labels = None if codes is None else _readonly(codes[first].copy())
+    return Dataset(Xu, Yu, _readonly(first.copy()), n, cls, labels)

@@ -1,0 +1,393 @@
+"""The :class:`Network` container: frozen arrays and a forward pass.
+
+A network knows nothing about how it was built. It is a tuple of layers, each either
+
+* :class:`Dense`: ``h ← σ(W h + b)`` with ``W`` of shape (out, in), or
+* :class:`Residual`: ``h ← h + V σ(U h + b) + c`` (the ResNet block of Yun et al. §4),
+
+held either in float64 or exactly (NumPy object arrays of Python ``int`` / ``Fraction``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Iterator, Mapping, Sequence, Union
+
+import numpy as np
+
+from . import _exact
+from .activations import Activation, get_activation, identity
+from .errors import ArgumentError, ArgumentTypeError, ShapeError, NonFiniteError
+
+__all__ = ["Dense", "Residual", "Network", "DEFAULT_CHUNK_BYTES"]
+
+#: Default bound on the extra memory of one forward-pass chunk (256 MB).
+DEFAULT_CHUNK_BYTES = 256 * 2**20
+
+# Python ints / Fractions cost far more than 8 bytes each; budget exact chunks accordingly.
+_OBJECT_ITEM_BYTES = 96
+
+
+def _freeze(a, name: str, ndim: int) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.ndim != ndim:
+        raise ShapeError(f"{name}: expected a {ndim}-D array, got shape {arr.shape}")
+    if arr.dtype == object:
+        arr = _exact.to_exact_array(arr)
+    elif arr.dtype.kind in "biuf":
+        arr = np.array(arr, dtype=np.float64, copy=True)
+        if not np.all(np.isfinite(arr)):
+            raise NonFiniteError(f"{name}: weights must be finite")
+    else:
+        raise ArgumentTypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Dense:
+    """A fully connected layer ``h ← σ(W h + b)``.
+
+    Parameters
+    ----------
+    weight : array of shape (out, in)
+    bias : array of shape (out,)
+    activation : Activation or str, default identity
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray
+    activation: Activation = identity
+
+    def __post_init__(self):
+        w = _freeze(self.weight, "Dense.weight", 2)
+        b = _freeze(self.bias, "Dense.bias", 1)
+        if b.shape[0] != w.shape[0]:
+            raise ShapeError(f"Dense.bias: length {b.shape[0]} does not match weight rows {w.shape[0]}")
+        object.__setattr__(self, "weight", w)
+        object.__setattr__(self, "bias", b)
+        object.__setattr__(self, "activation", get_activation(self.activation))
+
+    @property
+    def in_dim(self) -> int:
+        return self.weight.shape[1]
+
+    @property
+    def out_dim(self) -> int:
+        return self.weight.shape[0]
+
+    @property
+    def hidden_width(self) -> int:
+        return self.weight.shape[0]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"W": self.weight, "b": self.bias}
+
+    def forward(self, h: np.ndarray) -> np.ndarray:
+        if h.dtype == object:
+            return self.activation(_exact.affine(h, self.weight, self.bias))
+        return self.activation(h @ self.weight.T + self.bias)
+
+
+@dataclass(frozen=True, eq=False)
+class Residual:
+    """A residual block ``h ← h + V σ(U h + b) + c``.
+
+    Parameters
+    ----------
+    U : array of shape (width, dim)
+    b : array of shape (width,)
+    V : array of shape (dim, width)
+    c : array of shape (dim,)
+    activation : Activation or str, default relu
+    """
+
+    U: np.ndarray
+    b: np.ndarray
+    V: np.ndarray
+    c: np.ndarray
+    activation: Activation = field(default_factory=lambda: get_activation("relu"))
+
+    def __post_init__(self):
+        U = _freeze(self.U, "Residual.U", 2)
+        b = _freeze(self.b, "Residual.b", 1)
+        V = _freeze(self.V, "Residual.V", 2)
+        c = _freeze(self.c, "Residual.c", 1)
+        width, dim = U.shape
+        if b.shape != (width,) or V.shape != (dim, width) or c.shape != (dim,):
+            raise ShapeError(
+                f"Residual: shapes U{U.shape}, b{b.shape}, V{V.shape}, c{c.shape} do not fit "
+                f"(expected U (w, d), b (w,), V (d, w), c (d,))"
+            )
+        for k, v in (("U", U), ("b", b), ("V", V), ("c", c)):
+            object.__setattr__(self, k, v)
+        object.__setattr__(self, "activation", get_activation(self.activation))
+
+    @property
+    def in_dim(self) -> int:
+        return self.U.shape[1]
+
+    @property
+    def out_dim(self) -> int:
+        return self.U.shape[1]
+
+    @property
+    def hidden_width(self) -> int:
+        return self.U.shape[0]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"U": self.U, "b": self.b, "V": self.V, "c": self.c}
+
+    def forward(self, h: np.ndarray) -> np.ndarray:
+        if h.dtype == object:
+            inner = self.activation(_exact.affine(h, self.U, self.b))
+            return h + _exact.affine(inner, self.V, self.c)
+        return h + self.activation(h @ self.U.T + self.b) @ self.V.T + self.c
+
+
+Layer = Union[Dense, Residual]
+
+
+def _layer_dtype(layer: Layer):
+    return object if layer.arrays()[next(iter(layer.arrays()))].dtype == object else np.float64
+
+
+class Network:
+    """A feed-forward network of :class:`Dense` and :class:`Residual` layers.
+
+    The container is immutable: arrays are read-only copies, ``meta`` is a read-only mapping of
+    JSON values a builder may attach (method name, margins, extra units, ...). A network holds
+    either float64 arrays or exact arrays (object arrays of ``int``/``Fraction``), never a mix.
+
+    Parameters
+    ----------
+    layers : sequence of Dense or Residual
+    meta : mapping, optional
+        JSON-serialisable information about the network; stored by :meth:`save`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from memorize import Network, Dense, relu
+    >>> net = Network([Dense([[1.0], [1.0]], [0.0, -1.0], relu), Dense([[1.0, -2.0]], [0.0])])
+    >>> net(np.array([[0.5], [2.0]]))
+    array([[0.5],
+           [0. ]])
+    >>> net.widths, net.num_params
+    ((2,), 7)
+    """
+
+    __slots__ = ("_layers", "_meta")
+
+    def __init__(self, layers: Sequence[Layer], meta: Mapping | None = None):
+        layers = tuple(layers)
+        if not layers:
+            raise ArgumentError("layers: a network needs at least one layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, (Dense, Residual)):
+                raise ArgumentTypeError(f"layers[{i}]: expected Dense or Residual, got {type(layer).__name__}")
+        kinds = {_layer_dtype(layer) for layer in layers}
+        if len(kinds) > 1:
+            raise ArgumentTypeError("layers: mixes float64 and exact layers; convert with to_exact() first")
+        for i in range(1, len(layers)):
+            if layers[i].in_dim != layers[i - 1].out_dim:
+                raise ShapeError(
+                    f"layers[{i}]: takes {layers[i].in_dim} inputs but layers[{i-1}] gives {layers[i-1].out_dim}"
+                )
+        meta = dict(meta or {})
+        try:
+            meta = json.loads(json.dumps(meta))
+        except (TypeError, ValueError) as exc:
+            raise ArgumentTypeError(f"meta: must be JSON-serialisable ({exc})") from None
+        self._layers = layers
+        self._meta = MappingProxyType(meta)
+
+    def __setattr__(self, name, value):
+        if hasattr(self, "_meta"):
+            raise AttributeError("Network is immutable")
+        object.__setattr__(self, name, value)
+
+    # -- structure -------------------------------------------------------------------------
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return self._layers
+
+    @property
+    def meta(self) -> Mapping:
+        return self._meta
+
+    @property
+    def input_dim(self) -> int:
+        return self._layers[0].in_dim
+
+    @property
+    def output_dim(self) -> int:
+        return self._layers[-1].out_dim
+
+    def _hidden_layers(self) -> tuple[Layer, ...]:
+        # Residual blocks always hold hidden units; a final Dense layer is the output layer.
+        last = self._layers[-1]
+        body = self._layers[:-1] if isinstance(last, Dense) else self._layers
+        return body
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """Hidden widths: every Dense layer but the last, and every residual block's width."""
+        return tuple(layer.hidden_width for layer in self._hidden_layers())
+
+    @property
+    def depth(self) -> int:
+        """Number of hidden layers (residual blocks count one each)."""
+        return len(self.widths)
+
+    @property
+    def num_hidden(self) -> int:
+        """Total number of hidden units."""
+        return int(sum(self.widths))
+
+    @property
+    def num_params(self) -> int:
+        """Number of weights and biases, zeros included."""
+        return int(sum(a.size for layer in self._layers for a in layer.arrays().values()))
+
+    @property
+    def num_nonzero(self) -> int:
+        """Number of nonzero weights and biases."""
+        total = 0
+        for layer in self._layers:
+            for a in layer.arrays().values():
+                total += int(np.count_nonzero(a != 0)) if a.dtype == object else int(np.count_nonzero(a))
+        return total
+
+    @property
+    def dtype(self):
+        """``numpy.float64`` or ``object`` (exact)."""
+        return _layer_dtype(self._layers[0])
+
+    @property
+    def is_exact(self) -> bool:
+        return self.dtype == object
+
+    @property
+    def max_abs_weight(self):
+        """Largest absolute value over all weights and biases (exact for exact networks)."""
+        best = 0
+        for layer in self._layers:
+            for a in layer.arrays().values():
+                if a.size:
+                    m = np.max(np.abs(a))
+                    best = m if m > best else best
+        return best if self.is_exact else float(best)
+
+    @property
+    def max_weight_bits(self) -> int:
+        """Bit length of the largest numerator or denominator among the weights (exact) or 53."""
+        if not self.is_exact:
+            return 53
+        bits = 0
+        for layer in self._layers:
+            for a in layer.arrays().values():
+                for v in a.flat:
+                    if isinstance(v, int):
+                        bits = max(bits, abs(v).bit_length())
+                    else:
+                        bits = max(bits, abs(v.numerator).bit_length(), v.denominator.bit_length())
+        return bits
+
+    # -- conversion ------------------------------------------------------------------------
+    def _map_arrays(self, fn) -> "Network":
+        new = []
+        for layer in self._layers:
+            arrs = {k: fn(v) for k, v in layer.arrays().items()}
+            if isinstance(layer, Dense):
+                new.append(Dense(arrs["W"], arrs["b"], layer.activation))
+            else:
+                new.append(Residual(arrs["U"], arrs["b"], arrs["V"], arrs["c"], layer.activation))
+        return Network(new, self._meta)
+
+    def to_exact(self) -> "Network":
+        """The same network in exact rational arithmetic (lossless: floats are dyadic rationals)."""
+        if self.is_exact:
+            return self
+        return self._map_arrays(_exact.to_exact_array)
+
+    def astype(self, dtype) -> "Network":
+        """Convert to ``numpy.float64`` (rounding exact weights) or to ``object`` (exact)."""
+        if dtype is object or dtype == "exact":
+            return self.to_exact()
+        if np.dtype(dtype) != np.float64:
+            raise ArgumentError(f"dtype: only float64 or 'exact' are supported, got {dtype!r}")
+        if not self.is_exact:
+            return self
+        return self._map_arrays(_exact.to_float_array)
+
+    # -- evaluation ------------------------------------------------------------------------
+    def _as_input(self, X) -> tuple[np.ndarray, bool]:
+        arr = np.asarray(X)
+        single = arr.ndim == 1
+        if single:
+            arr = arr[None, :]
+        if arr.ndim != 2:
+            raise ShapeError(f"X: expected shape (N, {self.input_dim}) or ({self.input_dim},), got {arr.shape}")
+        if arr.shape[1] != self.input_dim:
+            raise ShapeError(f"X: network takes {self.input_dim} inputs, X has {arr.shape[1]} columns")
+        if arr.dtype != object and arr.dtype.kind not in "biuf":
+            raise ArgumentTypeError(f"X: expected a numeric array, got dtype {arr.dtype}")
+        if self.is_exact:
+            arr = _exact.to_exact_array(arr)
+        else:
+            if arr.dtype == object:
+                arr = _exact.to_float_array(arr)
+            arr = np.asarray(arr, dtype=np.float64)
+        return arr, single
+
+    def chunk_rows(self, chunk_bytes: int | None = None) -> int:
+        """Rows per chunk so that one chunk's activations stay within ``chunk_bytes``."""
+        budget = DEFAULT_CHUNK_BYTES if chunk_bytes is None else int(chunk_bytes)
+        widest = max([self.input_dim] + [layer.hidden_width for layer in self._layers] + [self.output_dim])
+        item = _OBJECT_ITEM_BYTES if self.is_exact else 8
+        # A layer holds its input, pre-activation and output at once: about 3 arrays.
+        return max(1, budget // (3 * item * widest))
+
+    def forward_chunks(self, X, *, chunk_bytes: int | None = None) -> Iterator[tuple[slice, np.ndarray]]:
+        """Yield ``(rows, outputs)`` chunk by chunk; memory stays bounded for any N."""
+        arr, _ = self._as_input(X)
+        rows = self.chunk_rows(chunk_bytes)
+        for start in range(0, arr.shape[0], rows):
+            sl = slice(start, min(start + rows, arr.shape[0]))
+            h = arr[sl]
+            for layer in self._layers:
+                h = layer.forward(h)
+            yield sl, h
+
+    def __call__(self, X, *, chunk_bytes: int | None = None) -> np.ndarray:
+        """Evaluate the network on a batch ``X`` of shape (N, input_dim) or on one point.
+
+        Exact networks evaluate exactly (inputs are converted losslessly) and return an object
+        array; float64 networks return float64. The work is split into chunks so that the
+        extra memory stays below ``chunk_bytes`` (default :data:`DEFAULT_CHUNK_BYTES`).
+        """
+        arr, single = self._as_input(X)
+        out = np.empty((arr.shape[0], self.output_dim), dtype=object if self.is_exact else np.float64)
+        for sl, h in self.forward_chunks(arr, chunk_bytes=chunk_bytes):
+            out[sl] = h
+        return out[0] if single else out
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the network to an ``.npz`` file (no pickle; see ``docs/format.md``)."""
+        from .io import save_network
+
+        save_network(self, path)
+
+    def __repr__(self) -> str:
+        parts = [str(self.input_dim)]
+        for layer in self._layers:
+            tag = "res" if isinstance(layer, Residual) else ""
+            parts.append(f"{tag}{layer.hidden_width} {layer.activation!r}")
+        kind = "exact" if self.is_exact else "float64"
+        method = self._meta.get("method")
+        head = f"method={method!r}, " if method else ""
+        return f"Network({head}{' → '.join(parts)}, {kind}, {self.num_params} params)"

@@ -1,0 +1,178 @@
+"""The builder registry: ``build(method, X, y, **options)`` and ``methods()``.
+
+A construction module registers its builder with :func:`register`, giving a one-line statement
+of the theorem and a function that computes the architecture the builder will produce without
+building it (used by :mod:`memorize.bounds` and the size planner). Construction modules are
+discovered automatically: every module in :mod:`memorize.constructions` is imported on the
+first call of :func:`build`, :func:`methods` or :func:`get`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Callable, Literal
+
+from .errors import UnknownMethodError
+
+__all__ = ["Architecture", "Method", "register", "build", "methods", "get", "all_methods"]
+
+Task = Literal["regression", "classification", "binary"]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The shape of a network a builder will produce (computed without building it).
+
+    Attributes
+    ----------
+    method : str
+    input_dim, output_dim : int
+    widths : tuple of int
+        Hidden widths, as :attr:`memorize.Network.widths` reports them.
+    num_params : int
+        All weights and biases, as :attr:`memorize.Network.num_params` counts them.
+    residual : bool
+        True when the hidden layers are residual blocks.
+    activation : str
+    max_weight_bits : int or None
+        Bit length of the largest weight where the construction fixes it (exact networks).
+    num_nonzero : int or None
+        Nonzero parameters where known.
+    notes : str
+    """
+
+    method: str
+    input_dim: int
+    widths: tuple
+    output_dim: int
+    num_params: int
+    residual: bool = False
+    activation: str = "relu"
+    max_weight_bits: int | None = None
+    num_nonzero: int | None = None
+    notes: str = ""
+
+    @property
+    def depth(self) -> int:
+        return len(self.widths)
+
+    @property
+    def num_hidden(self) -> int:
+        return int(sum(self.widths))
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered construction."""
+
+    name: str
+    builder: Callable
+    summary: str
+    task: Task
+    architecture: Callable | None = None
+    reference: str = ""
+    aliases: tuple = ()
+    demo_max_n: int | None = None  # the demo subsamples larger data for slow exact-only builders
+    demo_options: dict = field(default_factory=dict)
+
+    def __call__(self, X, y, **options):
+        return self.builder(X, y, **options)
+
+
+_REGISTRY: dict[str, Method] = {}
+_ALIASES: dict[str, str] = {}
+_LOADED = False
+
+
+def register(
+    name: str,
+    *,
+    summary: str,
+    task: Task,
+    architecture: Callable | None = None,
+    reference: str = "",
+    aliases: tuple = (),
+    demo_max_n: int | None = None,
+    demo_options: dict | None = None,
+):
+    """Decorator registering a builder ``(X, y, *, ..., rng=None, exact=False) -> Network``."""
+
+    def deco(fn):
+        if name in _REGISTRY or name in _ALIASES:
+            raise RuntimeError(f"method {name!r} registered twice")
+        _REGISTRY[name] = Method(
+            name, fn, summary, task, architecture, reference, tuple(aliases), demo_max_n, dict(demo_options or {})
+        )
+        for a in aliases:
+            _ALIASES[a] = name
+        return fn
+
+    return deco
+
+
+def _load() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    from . import constructions
+
+    for info in pkgutil.iter_modules(constructions.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{constructions.__name__}.{info.name}")
+    _LOADED = True
+
+
+def get(method: str) -> Method:
+    """The registered :class:`Method` for a name or alias."""
+    _load()
+    key = _ALIASES.get(method, method)
+    if key not in _REGISTRY:
+        raise UnknownMethodError(f"method: unknown method {method!r}; available: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[key]
+
+
+def all_methods() -> dict[str, Method]:
+    """Every registered method, by name (aliases not repeated)."""
+    _load()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def methods() -> dict[str, str]:
+    """Map each method name to a one-line statement of its theorem and size.
+
+    Examples
+    --------
+    >>> import memorize
+    >>> "zhang2017" in memorize.methods()
+    True
+    """
+    return {name: m.summary for name, m in all_methods().items()}
+
+
+def build(method: str, X, y, **options):
+    """Build a memorizing network with the named construction.
+
+    Parameters
+    ----------
+    method : str
+        A name from :func:`methods`.
+    X, y : array_like
+        The data; see the builder's documentation for the label types it takes.
+    **options
+        Passed to the builder (``rng``, ``exact`` and the construction's own knobs).
+
+    Returns
+    -------
+    Network
+
+    Examples
+    --------
+    >>> import numpy as np, memorize
+    >>> X = np.array([[0.0], [1.0], [3.0]]); y = np.array([1.0, -1.0, 2.0])
+    >>> net = memorize.build("zhang2017", X, y, exact=True)
+    >>> memorize.verify(net, X, y).max_error
+    0
+    """
+    return get(method).builder(X, y, **options)

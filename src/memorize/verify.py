@@ -1,0 +1,234 @@
+"""Verification by evaluation: does a network hit every label?"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from . import _exact
+from .data import as_inputs, format_indices
+from .errors import ArgumentError, ConstructionError, LabelError, ShapeError
+from .network import Network
+
+__all__ = ["Report", "verify", "default_tol", "check_self"]
+
+#: Default relative tolerance for float64 networks: ``tol = DEFAULT_RTOL * max(1, max|y|)``.
+DEFAULT_RTOL = 1e-6
+_MAX_LISTED = 1000
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of :func:`verify`.
+
+    Attributes
+    ----------
+    n : int
+        Number of points checked.
+    max_error : float or Fraction
+        ``max_i max_j |f(x_i)_j − y_ij|``. Exact (an ``int`` or ``Fraction``) when the network
+        was evaluated in exact arithmetic; otherwise the float64 value as measured, never rounded.
+    n_failed : int
+        Points whose error exceeds ``tol``.
+    failed : ndarray
+        Indices of failed points (at most the first 1000).
+    accuracy : float or None
+        Fraction of points whose argmax output is their class (class or one-hot labels only).
+    exact : bool
+        True only when the network was evaluated in exact rational arithmetic.
+    tol : float or Fraction
+    seconds : float
+    """
+
+    n: int
+    max_error: float | Fraction | int
+    n_failed: int
+    failed: np.ndarray
+    accuracy: float | None
+    exact: bool
+    tol: float | Fraction | int
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """True when no point's error exceeds ``tol``."""
+        return self.n_failed == 0
+
+    @property
+    def arithmetic(self) -> str:
+        return "exact rational" if self.exact else "float64"
+
+    def __str__(self) -> str:
+        err = self.max_error
+        err_s = ("0 (exactly)" if err == 0 else f"{float(err):.3e} (exact value)") if self.exact else f"{float(err):.3e}"
+        lines = [
+            f"verification in {self.arithmetic} arithmetic on {self.n} points: {'OK' if self.ok else 'FAILED'}",
+            f"  max error  {err_s}",
+            f"  tolerance  {float(self.tol):.3e}",
+            f"  failed     {self.n_failed}" + (f" {format_indices(self.failed)}" if self.n_failed else ""),
+        ]
+        if self.accuracy is not None:
+            lines.append(f"  accuracy   {self.accuracy:.6f} (argmax)")
+        lines.append(f"  time       {self.seconds:.3f} s")
+        return "\n".join(lines)
+
+
+def default_tol(y_abs_max, exact: bool):
+    """0 for exact networks; ``1e-6 · max(1, max|y|)`` for float64 networks."""
+    return 0 if exact else DEFAULT_RTOL * max(1.0, float(y_abs_max))
+
+
+def _targets(net: Network, y, n: int, classes) -> tuple[np.ndarray, np.ndarray | None]:
+    """Targets (n, out) and class codes (or None) for the labels ``y``."""
+    arr = np.asarray(y)
+    k = net.output_dim
+    if arr.ndim == 1 and k > 1:
+        # Class labels: map them to output indices through the builder's class list.
+        cls = classes if classes is not None else net.meta.get("classes")
+        if cls is None:
+            if arr.dtype.kind in "iu" or (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
+                cls = np.arange(k)
+            else:
+                cls = np.unique(arr)
+        cls = np.asarray(cls)
+        if len(cls) != k:
+            raise LabelError(f"y: {len(cls)} classes but the network has {k} outputs")
+        if cls.dtype.kind != arr.dtype.kind and cls.dtype.kind in "iuf" and arr.dtype.kind in "iuf":
+            cls = cls.astype(np.float64)
+            arr = arr.astype(np.float64)
+        order = np.argsort(cls, kind="stable")
+        pos = np.clip(np.searchsorted(cls[order], arr), 0, k - 1)
+        codes = order[pos]
+        bad = cls[codes] != arr
+        if bad.any():
+            raise LabelError(f"y: rows {format_indices(np.nonzero(bad)[0])} hold labels the network has no output for")
+        Y = np.zeros((n, k))
+        Y[np.arange(n), codes] = 1.0
+        return Y, codes
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[1] != k:
+        raise ShapeError(f"y: expected shape ({n},) or ({n}, {k}) for a network with {k} outputs, got {np.shape(y)}")
+    if arr.dtype != object:
+        arr = np.asarray(arr, dtype=np.float64)
+    codes = None
+    if k > 1 and arr.dtype != object:
+        onehot = np.all((arr == 0) | (arr == 1), axis=1) & (np.sum(arr == 1, axis=1) == 1)
+        if onehot.all():
+            codes = np.argmax(arr, axis=1)
+    return arr, codes
+
+
+def verify(net: Network, X, y, *, tol=None, classes=None, chunk_bytes: int | None = None) -> Report:
+    """Evaluate ``net`` on every point of ``X`` and compare with ``y``.
+
+    Parameters
+    ----------
+    net : Network
+    X : array_like (N, d)
+    y : array_like
+        Targets (N,) or (N, k), or class labels (N,) for a network with several outputs (mapped
+        to outputs through ``classes``, ``net.meta["classes"]`` or ``0..k-1``), or one-hot rows.
+    tol : float, optional
+        A point fails when its error exceeds ``tol``. Default: 0 for exact networks,
+        ``1e-6 · max(1, max|y|)`` for float64 networks.
+    classes : array_like, optional
+        The class label of each output.
+    chunk_bytes : int, optional
+        Memory bound of one forward chunk.
+
+    Returns
+    -------
+    Report
+
+    Notes
+    -----
+    An exact network is evaluated in exact rational arithmetic, inputs and targets converted
+    losslessly, and ``max_error`` is the exact error. A float64 network is evaluated in float64
+    and ``max_error`` is what was measured: it is zero only if every output equals its label.
+
+    Examples
+    --------
+    >>> import numpy as np, memorize
+    >>> X = np.array([[0.0], [1.0], [2.0]]); y = np.array([0.0, 1.0, 0.0])
+    >>> net = memorize.build("zhang2017", X, y)
+    >>> report = memorize.verify(net, X, y)
+    >>> report.ok, report.exact
+    (True, False)
+    """
+    start = time.perf_counter()
+    if not isinstance(net, Network):
+        raise ArgumentError(f"net: expected a memorize.Network, got {type(net).__name__}")
+    if net.is_exact and isinstance(X, np.ndarray) and X.dtype == object:
+        Xa = _exact.to_exact_array(X)
+        if Xa.ndim == 1:
+            Xa = Xa[:, None]
+    else:
+        Xa = as_inputs(X)
+    n = Xa.shape[0]
+    Y, codes = _targets(net, y, n, classes)
+    if Y.shape[0] != n:
+        raise ShapeError(f"y: has {Y.shape[0]} rows but X has {n} points")
+    exact = net.is_exact
+    if exact:
+        Y = _exact.to_exact_array(Y)
+        ymax = max((abs(v) for v in Y.flat), default=0)
+    else:
+        ymax = float(np.max(np.abs(Y))) if Y.size else 0.0
+    if tol is None:
+        tol = default_tol(ymax, exact)
+    elif exact:
+        tol = _exact.exact_scalar(tol)
+    max_err = 0
+    failed = []
+    n_failed = 0
+    correct = 0
+    for sl, out in net.forward_chunks(Xa, chunk_bytes=chunk_bytes):
+        diff = np.abs(out - Y[sl])
+        if exact:
+            err = np.array([max(row) for row in diff], dtype=object) if diff.size else np.zeros(0, dtype=object)
+        else:
+            err = np.max(diff, axis=1)
+        if err.size:
+            m = max(err) if exact else float(np.max(err))
+            if m > max_err or (not exact and np.isnan(m)):
+                max_err = m
+        bad = np.nonzero(np.array([e > tol for e in err], dtype=bool) if exact else ~(err <= tol))[0]
+        n_failed += bad.size
+        if len(failed) < _MAX_LISTED:
+            failed.extend((bad + sl.start)[: _MAX_LISTED - len(failed)].tolist())
+        if codes is not None:
+            pred = np.argmax(_exact.to_float_array(out) if exact else out, axis=1)
+            correct += int(np.sum(pred == codes[sl]))
+    if not exact:
+        max_err = float(max_err)
+    acc = None if codes is None else correct / max(n, 1)
+    return Report(n, max_err, n_failed, np.array(failed, dtype=np.int64), acc, exact, tol, time.perf_counter() - start)
+
+
+def check_self(values, targets, tol, *, method: str, index=None) -> None:
+    """A builder's last step: raise :class:`ConstructionError` if its network misses a point.
+
+    ``values`` are the network's outputs at the data (computed cheaply by the builder from its
+    own structure, or by a forward pass), ``targets`` the labels, ``tol`` the allowed error
+    (0 in exact mode). ``index`` maps rows back to the user's indices for the message.
+    """
+    v = np.asarray(values)
+    t = np.asarray(targets)
+    if v.dtype == object or t.dtype == object:
+        diff = np.abs(_exact.to_exact_array(v) - _exact.to_exact_array(t))
+        bad_mask = np.array([any(e > tol for e in row) for row in diff.reshape(len(diff), -1)], dtype=bool)
+    else:
+        diff = np.abs(v - t).reshape(len(v), -1)
+        bad_mask = ~np.all(diff <= tol, axis=1)
+    if bad_mask.any():
+        bad = np.nonzero(bad_mask)[0]
+        if index is not None:
+            bad = np.asarray(index)[bad]
+        raise ConstructionError(
+            f"{method}: the built network misses points {format_indices(bad)} (tolerance {float(tol):.3g}); "
+            "this is a bug in memorize, please report it with the data"
+        )
