@@ -365,6 +365,9 @@ class Network:
     def __call__(self, X, *, chunk_bytes: int | None = None) -> np.ndarray:
         """Evaluate the network on a batch ``X`` of shape (N, input_dim) or on one point.
 
+        Float64 results agree with an unchunked evaluation to rounding (BLAS picks different
+        kernels for different batch sizes); exact results are identical.
+
         Exact networks evaluate exactly (inputs are converted losslessly) and return an object
         array; float64 networks return float64. The work is split into chunks so that the
         extra memory stays below ``chunk_bytes`` (default :data:`DEFAULT_CHUNK_BYTES`).
