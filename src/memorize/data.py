@@ -150,12 +150,8 @@ def as_rng(rng) -> np.random.Generator:
     raise ArgumentTypeError(f"rng: expected None, an int seed or a numpy Generator, got {type(rng).__name__}")
 
 
-def unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(first, inverse)``: indices of the first occurrence of each distinct row, in
-    order of appearance, and for every row the position of its distinct row in ``first``.
-
-    O(N log N · d) by sorting the rows' bytes (``X`` must have had ``-0.0`` folded to ``0.0``).
-    """
+def _void_unique(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First occurrences and inverse by sorting the rows' bytes (exact; O(N log N · d))."""
     Xc = np.ascontiguousarray(X)
     view = Xc.view(np.dtype((np.void, Xc.dtype.itemsize * Xc.shape[1]))).ravel()
     _, first, inverse = np.unique(view, return_index=True, return_inverse=True)
@@ -163,6 +159,44 @@ def unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     return first[order], rank[inverse.ravel()]
+
+
+_HASH_MULT = np.random.default_rng(20260101).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)
+
+
+def unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(first, inverse)``: indices of the first occurrence of each distinct row, in
+    order of appearance, and for every row the position of its distinct row in ``first``.
+
+    Rows are hashed (a random linear form of their 64-bit words, O(N·d)) and the hashes sorted
+    (O(N log N)); only rows whose hash occurs twice are compared byte by byte, so the answer is
+    exact. ``X`` must be float64 with ``-0.0`` folded to ``0.0``.
+    """
+    n, d = X.shape
+    words = np.ascontiguousarray(X).view(np.uint64)
+    mult = _HASH_MULT[:d] if d <= _HASH_MULT.size else np.resize(_HASH_MULT, d)
+    h = np.empty(n, dtype=np.uint64)
+    step = max(1, (1 << 22) // max(d, 1))
+    for s0 in range(0, n, step):  # integer matmul wraps modulo 2**64, which is what a hash wants
+        h[s0:s0 + step] = words[s0:s0 + step] @ mult
+    if not (np.diff(np.sort(h)) == 0).any():
+        ar = np.arange(n)
+        return ar, ar.copy()
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    same = hs[1:] == hs[:-1]
+    mark = np.zeros(n, dtype=bool)
+    mark[1:] |= same
+    mark[:-1] |= same
+    cand = np.sort(order[mark])  # every row that shares its hash with another row
+    f_sub, inv_sub = _void_unique(X[cand])
+    # rows outside `cand` are their own representatives; inside, map to the first equal row
+    rep = np.arange(n)
+    rep[cand] = cand[f_sub][inv_sub]
+    first = np.nonzero(rep == np.arange(n))[0]
+    pos = np.empty(n, dtype=np.int64)
+    pos[first] = np.arange(first.size)
+    return first, pos[rep]
 
 
 @dataclass(frozen=True, eq=False)
