@@ -81,6 +81,29 @@ def error_curve(sizes, seeds, d=10):
     return out
 
 
+def direction_scores(n=10_000, d=10, k=48):
+    """Spearman correlation of candidate scores with the measured error over k random directions."""
+    from scipy.stats import spearmanr
+
+    from memorize.constructions import zhang2017 as Z
+
+    X, y = data(n, d)
+    W = np.random.default_rng(5).standard_normal((d, k))
+    W /= np.linalg.norm(W, axis=0)
+    rows = []
+    for c in range(k):
+        z = X @ W[:, c]
+        o = np.argsort(z)
+        plus, _ = Z._largest_terms(z[o][:, None], y[o][:, None, None])
+        gap = np.diff(z[o]).min()
+        net = memorize.build("zhang2017", X, y, direction=W[:, c])
+        err = memorize.verify(net, X, y, tol=np.inf).max_error
+        rows.append((err, plus[0], -gap))
+    r = np.array(rows)
+    return (spearmanr(r[:, 0], r[:, 1]).correlation, spearmanr(r[:, 0], r[:, 2]).correlation,
+            r[:, 0].min(), np.median(r[:, 0]), r[:, 0].max())
+
+
 def figures(curve):
     import matplotlib
 
@@ -147,6 +170,12 @@ def main():
     print("\n## Float64 error vs N (d = 10, one row per N, one column per seed)\n")
     print(table(["N"] + [f"seed {s}" for s in seeds] + ["median"],
                 [(n, *[f"{e:.2e}" for e in errs], f"{np.median(errs):.2e}") for n, errs in curve.items()]))
+    if not args.quick:
+        rho_term, rho_gap, lo, med, hi = direction_scores()
+        print("\n## Which direction score predicts the error (N = 1e4, d = 10, 48 random directions)\n")
+        print(table(["score", "Spearman ρ with measured error"],
+                    [("largest output term (used)", f"{rho_term:.2f}"), ("smallest gap (negated)", f"{rho_gap:.2f}")]))
+        print(f"\nmeasured error over the 48 directions: min {lo:.2e}, median {med:.2e}, max {hi:.2e}")
     if args.figures:
         figures(curve)
         print("\nfigures written to docs/figures/zhang_error_vs_n.png and docs/figures/zhang_1d.png")

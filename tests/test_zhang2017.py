@@ -119,3 +119,14 @@ def test_user_data_not_modified():
     X0, y0 = X.copy(), y.copy()
     memorize.build("zhang2017", X, y)
     assert np.array_equal(X, X0) and np.array_equal(y, y0)
+
+
+def test_user_direction_is_used_and_checked():
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
+    y = np.array([1.0, 0.0, -1.0])
+    net = memorize.build("zhang2017", X, y, direction=[1.0, 2.0])
+    assert np.array_equal(net.layers[0].weight[0], [1.0, 2.0]) and memorize.verify(net, X, y).ok
+    with pytest.raises(AssumptionError, match="given direction"):
+        memorize.build("zhang2017", X, y, direction=[1.0, 1.0])  # (0,1) and (1,0) project alike
+    with pytest.raises(ArgumentError, match="direction"):
+        memorize.build("zhang2017", X, y, direction=[0.0, 0.0])

@@ -136,7 +136,9 @@ def _slopes(z, b1, Y, theta):
     architecture=architecture,
     reference="C. Zhang, S. Bengio, M. Hardt, B. Recht, O. Vinyals. Understanding deep learning requires rethinking generalization. ICLR 2017.",
 )
-def zhang2017(X, y, *, n_directions: int | None = None, theta: float = 0.0, rng=None, exact: bool = False) -> Network:
+def zhang2017(
+    X, y, *, n_directions: int | None = None, direction=None, theta: float = 0.0, rng=None, exact: bool = False
+) -> Network:
     """Build a one-hidden-layer ReLU network with N units that interpolates ``(X, y)``.
 
     Parameters
@@ -148,6 +150,9 @@ def zhang2017(X, y, *, n_directions: int | None = None, theta: float = 0.0, rng=
     n_directions : int, optional
         Random directions to try; the one with the smallest predicted float64 error
         (cancellation mass, see Notes) is kept. Default: 64 for N ≤ 3·10⁴, then 2·10⁶/N (at least 2).
+    direction : array_like (d,), optional
+        Use this projection direction instead of drawing candidates (its projections of the
+        data must be distinct). In exact mode it is converted losslessly.
     theta : float in [0, 1/2), default 0
         Kink placement ``b_i = z_{i−1} + θ(z_i − z_{i−1})``. θ = 0 puts each kink on the
         previous point and gives the smallest float64 error; θ ≥ 1/2 makes the slope recursion
@@ -204,7 +209,16 @@ def zhang2017(X, y, *, n_directions: int | None = None, theta: float = 0.0, rng=
         n_directions = _auto_directions(n)
     if int(n_directions) < 1:
         raise ArgumentError(f"n_directions: must be at least 1, got {n_directions}")
-    w, order, min_gap, zmax = _choose_direction(data.X, data.Y, gen, int(n_directions), exact)
+    if direction is None:
+        w, order, min_gap, zmax = _choose_direction(data.X, data.Y, gen, int(n_directions), exact)
+    else:
+        w = np.array(direction, dtype=np.float64).ravel()
+        if w.shape != (d,) or not np.isfinite(w).all() or not w.any():
+            raise ArgumentError(f"direction: expected {d} finite numbers, not all zero")
+        z0 = data.X @ w
+        order = np.argsort(z0, kind="stable")
+        zmax = float(np.max(np.abs(z0)))
+        n_directions = 0
 
     if exact:
         Xe = _exact.to_exact_array(data.X)
@@ -230,8 +244,9 @@ def zhang2017(X, y, *, n_directions: int | None = None, theta: float = 0.0, rng=
         if n > 1 and not (gaps.min() > 64 * np.finfo(float).eps * max(zmax, np.finfo(float).tiny)):
             raise AssumptionError(
                 f"X: the smallest gap between projected points ({gaps.min():.3e}) is at the rounding level of "
-                f"the projections (max |z| = {zmax:.3e}) for every one of {n_directions} directions tried; "
-                "points this close cannot be separated reliably in float64 — pass exact=True or more n_directions"
+                f"the projections (max |z| = {zmax:.3e}) "
+                + (f"for every one of {n_directions} directions tried; " if n_directions else "for the given direction; ")
+                + "points this close cannot be separated reliably in float64 — pass exact=True or more n_directions"
             )
         Y = data.Y[order]
         g = float(gaps.mean()) if n > 1 else 1.0  # the first kink only sets the first slope
@@ -267,7 +282,7 @@ def zhang2017(X, y, *, n_directions: int | None = None, theta: float = 0.0, rng=
         "theta": float(theta),
         "direction": [float(v) for v in w],
         "min_gap": float(min(gaps)) if n > 1 else None,
-        "n_directions": int(n_directions),
+        "n_directions": int(n_directions),  # 0: the user gave the direction
         "n_duplicates_merged": data.n_duplicates,
     }
     if mass is not None:
