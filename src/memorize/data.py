@@ -45,7 +45,10 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 
 def as_inputs(X, name: str = "X") -> np.ndarray:
-    """Check and convert inputs to a fresh float64 array of shape (N, d).
+    """Check and convert inputs to a read-only float64 array of shape (N, d).
+
+    Float64 input that needs no conversion is returned as a read-only view (no copy); anything
+    else is copied. Either way the caller's array is never written to.
 
     A 1-D array is N points with one feature. Integers and booleans are converted exactly
     (integers above 2**53 are refused, since float64 would round them).
@@ -68,6 +71,15 @@ def as_inputs(X, name: str = "X") -> np.ndarray:
         raise ShapeError(f"{name}: expected at least one point and one feature, got shape {arr.shape}")
     if arr.dtype.kind in "iu" and arr.size and np.max(np.abs(arr.astype(object))) > 2**53:
         raise ArgumentError(f"{name}: integers above 2**53 cannot be converted to float64 exactly")
+    if arr.dtype == np.float64:
+        if not np.isfinite(arr).all():
+            rows = np.unique(np.nonzero(~np.isfinite(arr))[0])
+            raise NonFiniteError(f"{name}: NaN or infinite values in rows {format_indices(rows)}")
+        if not (np.signbit(arr) & (arr == 0)).any():
+            # Nothing to convert: a read-only view, so large data are not copied (and the
+            # user's array is still never written to).
+            view = arr.view()
+            return _readonly(view)
     out = np.array(arr, dtype=np.float64, copy=True)
     bad = ~np.isfinite(out)
     if bad.any():
