@@ -260,6 +260,11 @@ def zhang2017(
     s = _slopes(z, b[0], Y, th)
     alpha = np.diff(np.concatenate([np.zeros((1, k), dtype=s.dtype), s]), axis=0)
 
+    # The invariants that make relu(z_i − b_j) lower triangular with a positive diagonal.
+    if n > 1 and not (all(z[1:] > z[:-1]) if exact else bool(np.all(z[1:] > z[:-1]))):
+        raise AssumptionError("X: projections are not strictly increasing after sorting (points too close)")
+    if not (b[0] < z[0] and (n == 1 or (np.all(b[1:] >= z[:-1]) and np.all(b[1:] < z[1:])))):
+        raise AssumptionError("X: kinks do not interleave the projected points (points too close)")
     # Self-check along the line: f(z_i) = z_i·Σ_{j≤i} α_j − Σ_{j≤i} α_j b_j (exact in exact mode).
     S = np.cumsum(alpha, axis=0)
     T = np.cumsum(alpha * b[:, None], axis=0)
@@ -269,10 +274,12 @@ def zhang2017(
         mass = None
     else:
         A = np.abs(alpha)
-        mass_i = np.abs(z)[:, None] * np.cumsum(A, axis=0) + np.cumsum(A * np.abs(b)[:, None], axis=0)
-        tol = 8 * _U * (np.max(mass_i) * max(2.0, np.log2(n)) + np.max(np.abs(Y)))
+        cumA = np.cumsum(A, axis=0)
         # M = max_i Σ_j |α_j| relu(z_i − b_j): the cancellation mass of the forward pass.
-        pos = np.cumsum(A * (-b)[:, None], axis=0) + z[:, None] * np.cumsum(A, axis=0)
+        pos = z[:, None] * cumA - np.cumsum(A * b[:, None], axis=0)
+        # the self-check's own rounding: z_i·S_i and T_i are sums of terms of size |z|·|α|, |α||b|
+        mass_i = np.abs(z)[:, None] * cumA + np.cumsum(A * np.abs(b)[:, None], axis=0)
+        tol = 8 * _U * (np.max(mass_i) * max(2.0, np.log2(n)) + np.max(np.abs(Y)))
         mass = float(np.max(pos))
     check_self(f, Y, tol, method="zhang2017", index=data.index[order])
 
@@ -283,7 +290,7 @@ def zhang2017(
         "method": "zhang2017",
         "theta": float(theta),
         "direction": [float(v) for v in w],
-        "min_gap": float(min(gaps)) if n > 1 else None,
+        "min_gap": float(gaps.min()) if n > 1 else None,
         "n_directions": int(n_directions),  # 0: the user gave the direction
         "n_duplicates_merged": data.n_duplicates,
     }
