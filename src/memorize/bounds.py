@@ -328,7 +328,7 @@ def vc_dimension_bound(dx: int, widths: Sequence[int], pieces_per_unit: int = 2)
     Examples
     --------
     >>> round(vc_dimension_bound(1, (2,)))
-    113
+    86
     """
     dx = _check_int("dx", dx, 1)
     ws = _check_widths(widths)
@@ -539,7 +539,7 @@ def yang_theorem32_floor(n: int, dx: int, classes: int, delta: float, width: int
     Examples
     --------
     >>> round(yang_theorem32_floor(10**4, 2, 10, 0.01, 13, 50))
-    1340
+    1051
     """
     n = _check_int("n", n, 1)
     C = _check_int("classes", classes, 2)
