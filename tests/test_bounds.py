@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -34,6 +35,15 @@ def _data(m, n, dx, dy, seed):
     return X, y, out
 
 
+def _named_keywords(fn) -> list:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and p.name not in ("n", "dx", "dy")]
+
+
 @pytest.mark.parametrize("name", WITH_ARCH)
 @pytest.mark.parametrize("case", CASES)
 def test_architecture_agrees_with_the_built_network(name, case):
@@ -46,7 +56,10 @@ def test_architecture_agrees_with_the_built_network(name, case):
         net = m.builder(X, y, rng=0, **opts)
     except MemorizeError as exc:  # e.g. d_x < d_y for the ResNet: refused with a library error
         pytest.skip(f"{name} refuses (N, d_x, d_y) = {case}: {exc}")
-    arch = bounds.architecture(name, n, dx, net.output_dim, **opts)
+    # Sizes that depend on the data beyond (N, d_x, d_y) (e.g. the key range of a bit-extraction
+    # net) are recorded by the builder in net.meta under the architecture function's keyword name.
+    hints = {k: net.meta[k] for k in _named_keywords(m.architecture) if k in net.meta and k not in opts}
+    arch = bounds.architecture(name, n, dx, net.output_dim, **opts, **hints)
     assert arch.widths == net.widths, f"{name}: formula {arch.widths} vs built {net.widths}"
     assert arch.num_params == net.num_params
     assert arch.depth == net.depth and arch.num_hidden == net.num_hidden
