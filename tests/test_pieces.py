@@ -277,3 +277,67 @@ def test_random_networks_below_the_bound_cannot_fit_the_witness(widths):
         A = np.hstack([H, np.ones((n, 1))])
         coef, *_ = np.linalg.lstsq(A, hd.y, rcond=None)
         assert np.max(np.abs(A @ coef - hd.y)) > 1e-3
+
+
+# -- a deliberately simple second implementation: Fractions, one full state row per segment ----------
+def _reference_pieces(net, x0, u, lo, hi):
+    from memorize import _exact
+
+    def act_piece(act, za, zb, zmid):
+        if act.name == "identity":
+            return za, zb
+        if act.name == "relu":
+            return (za, zb) if zmid > 0 else (0, 0)
+        if act.name == "relu_like":
+            f = Fraction(act.slopes[0]) if zmid >= 0 else Fraction(act.slopes[1])
+            return za * f, zb * f
+        if act.name == "hardtanh":
+            return (1, 0) if zmid > 1 else ((-1, 0) if zmid < -1 else (za, zb))
+        return (1 if zmid >= 0 else 0), 0
+
+    kinks = {"identity": (), "hardtanh": (-1, 1)}
+    segs = [(Fraction(lo), Fraction(hi), [Fraction(v) for v in x0], [Fraction(v) for v in u])]
+    for layer in net.layers:
+        W, b = (layer.weight, layer.bias) if isinstance(layer, Dense) else (layer.U, layer.b)
+        W, b = _exact.to_exact_array(W), _exact.to_exact_array(b)
+        new = []
+        for (l, h, A, B) in segs:
+            za = [sum(W[i, k] * A[k] for k in range(len(A))) + b[i] for i in range(W.shape[0])]
+            zb = [sum(W[i, k] * B[k] for k in range(len(B))) for i in range(W.shape[0])]
+            cuts = sorted({Fraction(k - za[i]) / zb[i] for i in range(len(za)) if zb[i] != 0
+                           for k in kinks.get(layer.activation.name, (0,)) if l < Fraction(k - za[i]) / zb[i] < h})
+            pts = [l, *cuts, h]
+            for p, q in zip(pts, pts[1:]):
+                m = (p + q) / 2
+                outs = [act_piece(layer.activation, za[i], zb[i], za[i] + zb[i] * m) for i in range(len(za))]
+                oa, ob = [o[0] for o in outs], [o[1] for o in outs]
+                if isinstance(layer, Residual):
+                    V, c = _exact.to_exact_array(layer.V), _exact.to_exact_array(layer.c)
+                    oa = [A[r] + sum(V[r, i] * oa[i] for i in range(len(oa))) + c[r] for r in range(len(A))]
+                    ob = [B[r] + sum(V[r, i] * ob[i] for i in range(len(ob))) for r in range(len(B))]
+                new.append((p, q, oa, ob))
+        segs = new
+    out = []
+    for (p, q, A, B) in segs:
+        key = (tuple(Fraction(v) for v in A), tuple(Fraction(v) for v in B))
+        if out and out[-1][2] == key:
+            out[-1][1] = q
+        else:
+            out.append([p, q, key])
+    return [(p, q, key) for p, q, key in out]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    widths=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    act=st.sampled_from(list(ACTS)),
+    residual=st.booleans(),
+    out=st.integers(1, 2),
+)
+def test_fast_engine_equals_the_simple_reference(seed, widths, act, residual, out):
+    rng = np.random.default_rng(seed)
+    net = random_net(rng, 2, tuple(widths), ACTS[act], residual=residual, out=out)
+    x0, u = rng.standard_normal(2), rng.standard_normal(2)
+    got = [(p.lo, p.hi, (p.intercept, p.slope)) for p in linear_pieces(net, x0, u, (-3, 3))]
+    assert got == _reference_pieces(net, x0, u, -3, 3)

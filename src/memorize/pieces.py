@@ -19,6 +19,7 @@ This module makes both halves computable:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
@@ -64,29 +65,206 @@ def _kinks(act: Activation) -> tuple:
     return (0,)
 
 
-def _apply(act: Activation, za, zb, zmid):
-    """The activation on one segment where unit j is affine: (intercept, slope) per unit."""
-    name = act.name
-    if name == "identity":
-        return za, zb
-    if name == "relu":
-        on = zmid > 0
-        zero = np.zeros_like(za)
-        return np.where(on, za, zero), np.where(on, zb, zero)
-    if name == "relu_like":
-        sp, sm = (_exact.exact_scalar(s) for s in act.slopes)
-        f = np.where(zmid >= 0, sp, sm)
-        return za * f, zb * f
-    if name == "hardtanh":
-        hi, lo = zmid > 1, zmid < -1
-        zero = np.zeros_like(za)
-        a = np.where(hi, 1, np.where(lo, -1, za))
-        b = np.where(hi | lo, zero, zb)
-        return a.astype(object), b.astype(object)
-    if name == "step":
-        one = np.where(zmid >= 0, 1, 0).astype(object)
-        return one, np.zeros_like(zb)
-    raise ArgumentError(f"activation: cannot count pieces through {act!r}")
+def _as_ints(arr) -> tuple:
+    """An exact copy of ``arr`` as (object array of Python ints, common denominator)."""
+    e = _exact.to_exact_array(np.asarray(arr))
+    den = 1
+    for v in e.flat:
+        if isinstance(v, Fraction):
+            den = math.lcm(den, v.denominator)
+    ints = np.array([int(v * den) for v in e.flat], dtype=object).reshape(e.shape)
+    return ints, den
+
+
+def _sign(v: np.ndarray) -> np.ndarray:
+    return (v > 0).astype(np.int8) - (v < 0).astype(np.int8)
+
+
+class _Act:
+    """An activation in integer form: kinks, and the (intercept, slope) of each piece."""
+
+    def __init__(self, act: Activation):
+        self.name = act.name
+        self.kinks = _kinks(act)
+        self.qf, self.fp, self.fm = 1, 1, 0
+        if act.name == "relu_like":
+            sp, sm = (Fraction(_exact.exact_scalar(v)) for v in act.slopes)
+            self.qf = math.lcm(sp.denominator, sm.denominator)
+            self.fp, self.fm = int(sp * self.qf), int(sm * self.qf)
+
+    def initial_code(self, right_signs: list) -> np.ndarray:
+        # right_signs[i]: sign of z − kink_i just right of the segment's left end.
+        if self.name == "identity":
+            return None
+        if self.name == "hardtanh":
+            lo, hi = right_signs
+            return np.where(lo < 0, 0, np.where(hi > 0, 2, 1)).astype(np.int8)
+        return (right_signs[0] >= 0).astype(np.int8)
+
+    def code_after(self, kink_index: int, upward: bool) -> int:
+        if self.name == "hardtanh":
+            return (1 if upward else 0) if kink_index == 0 else (2 if upward else 1)
+        return 1 if upward else 0
+
+    def out(self, za, zb, code, D: int):
+        """Intercepts and slopes of σ(z) (denominator D·qf) for pre-activations z = (za + zb t)/D."""
+        n = self.name
+        if n == "identity":
+            return za, zb
+        zero = np.zeros(za.shape, dtype=object)
+        zero[...] = 0
+        if n == "relu":
+            on = code == 1
+            return np.where(on, za, zero), np.where(on, zb, zero)
+        if n == "relu_like":
+            f = np.where(code == 1, self.fp, self.fm).astype(object)
+            return za * f, zb * f
+        if n == "hardtanh":
+            lo, hi = zero.copy(), zero.copy()
+            lo[...], hi[...] = -D, D
+            a = np.where(code == 0, lo, np.where(code == 2, hi, za))
+            return a, np.where(code == 1, zb, zero)
+        one = zero.copy()
+        one[...] = D
+        return np.where(code == 1, one, zero), zero  # step
+
+    def out1(self, za: int, zb: int, code: int, D: int) -> tuple:
+        """:meth:`out` for one unit (Python ints, no NumPy conversion of big integers)."""
+        n = self.name
+        if n == "identity":
+            return za, zb
+        if n == "relu":
+            return (za, zb) if code == 1 else (0, 0)
+        if n == "relu_like":
+            f = self.fp if code == 1 else self.fm
+            return za * f, zb * f
+        if n == "hardtanh":
+            return (-D, 0) if code == 0 else ((D, 0) if code == 2 else (za, zb))
+        return (D, 0) if code == 1 else (0, 0)
+
+
+def _step_layer(bounds, ZA, ZB, D, act: _Act, M, dM, offA, offB, Doff):
+    """Split segments where the layer's units change piece; emit ``M σ(z) + off`` per sub-segment.
+
+    Pre-activations are ``(ZA + ZB t)/D`` (integers, one row per segment). Rows of the result
+    share one denominator. Within a segment consecutive sub-segments differ only in the units
+    that crossed a kink, so each new row is the previous one plus those units' columns of M:
+    the cost is O(segments·width·out + cuts·out), not O(sub-segments·width·out).
+    """
+    S, w = ZA.shape
+    P = np.array([b.numerator for b in bounds[:-1]], dtype=object)[:, None]
+    Q = np.array([b.denominator for b in bounds[:-1]], dtype=object)[:, None]
+    P2 = np.array([b.numerator for b in bounds[1:]], dtype=object)[:, None]
+    Q2 = np.array([b.denominator for b in bounds[1:]], dtype=object)[:, None]
+    zbs = _sign(ZB)
+    right, cuts = [], []
+    for ki, k in enumerate(act.kinks):
+        slo = _sign(ZA * Q + ZB * P - (k * D) * Q)
+        shi = _sign(ZA * Q2 + ZB * P2 - (k * D) * Q2)
+        right.append(np.where(slo != 0, slo, zbs))
+        for s, j in zip(*np.nonzero(slo * shi < 0)):
+            t = Fraction(k * D - ZA[s, j], ZB[s, j])
+            cuts.append((int(s), t, int(j), act.code_after(ki, zbs[s, j] > 0)))
+    code = act.initial_code(right)
+    Do = D * act.qf
+    Dout = math.lcm(dM * Do, Doff)
+    Ms = M * (Dout // (dM * Do))
+    sOff = Dout // Doff
+    OA, OB = act.out(ZA, ZB, code, D)
+    offA_s, offB_s = offA * sOff, offB * sOff
+    firstA = np.matmul(OA, Ms.T) + offA_s
+    firstB = np.matmul(OB, Ms.T) + offB_s
+    cuts.sort(key=lambda c: (c[0], c[1]))
+    new_bounds, rowsA, rowsB = [bounds[0]], [], []
+    ci = 0
+    for s in range(S):
+        ra, rb = firstA[s].copy(), firstB[s].copy()
+        rowsA.append(ra)
+        rowsB.append(rb)
+        if ci < len(cuts) and cuts[ci][0] == s:
+            cs = code[s].copy()
+            oa, ob = OA[s].copy(), OB[s].copy()
+            while ci < len(cuts) and cuts[ci][0] == s:
+                t = cuts[ci][1]
+                ra, rb = ra.copy(), rb.copy()
+                while ci < len(cuts) and cuts[ci][0] == s and cuts[ci][1] == t:
+                    _, _, j, c = cuts[ci]
+                    cs[j] = c
+                    na, nb = act.out1(ZA[s, j], ZB[s, j], c, D)
+                    if na != oa[j]:
+                        ra = ra + Ms[:, j] * (na - oa[j])
+                    if nb != ob[j]:
+                        rb = rb + Ms[:, j] * (nb - ob[j])
+                    oa[j], ob[j] = na, nb
+                    ci += 1
+                new_bounds.append(t)
+                rowsA.append(ra)
+                rowsB.append(rb)
+        new_bounds.append(bounds[s + 1])
+    return new_bounds, np.array(rowsA, dtype=object).reshape(-1, M.shape[0]), \
+        np.array(rowsB, dtype=object).reshape(-1, M.shape[0]), Dout
+
+
+def _propagate(net: Network, x0e, ue, lo, hi):
+    """Exact piecewise-affine form of the network along the line: (bounds, A, B, D)."""
+    H, DH = _as_ints(np.stack([x0e, ue]))
+    HA, HB = H[:1], H[1:]
+    bounds = [Fraction(lo), Fraction(hi)]
+    layers = net.layers
+    ints = []
+    for layer in layers:
+        if isinstance(layer, Dense):
+            ints.append((_as_ints(layer.weight), _as_ints(layer.bias)))
+        else:
+            ints.append((_as_ints(layer.U), _as_ints(layer.b), _as_ints(layer.V), _as_ints(layer.c)))
+    pre = None
+    for li, layer in enumerate(layers):
+        (W, dW), (b, db) = ints[li][0], ints[li][1]
+        if pre is None:
+            # dense pre-activation from the explicit state: (H W^T)/(DH dW) + b/db
+            DZ = math.lcm(DH * dW, db)
+            ZA = np.matmul(HA, W.T) * (DZ // (DH * dW)) + b * (DZ // db)
+            ZB = np.matmul(HB, W.T) * (DZ // (DH * dW))
+        else:
+            ZA, ZB, DZ = pre
+        act = _Act(layer.activation)
+        nxt = layers[li + 1] if li + 1 < len(layers) else None
+        S = ZA.shape[0]
+        if isinstance(layer, Residual):
+            (V, dV), (c, dc) = ints[li][2], ints[li][3]
+            Doff = math.lcm(DH, dc)
+            offA = HA * (Doff // DH) + c * (Doff // dc)
+            offB = HB * (Doff // DH)
+            M, dM, emits_pre = V, dV, False
+        elif isinstance(nxt, Dense):
+            (M, dM), (bn, dbn) = ints[li + 1]
+            offA, offB, Doff = bn[None, :].repeat(S, 0), np.zeros((S, M.shape[0]), dtype=object), dbn
+            offB[:] = 0
+            emits_pre = True
+        else:
+            w = ZA.shape[1]
+            M = np.zeros((w, w), dtype=object)
+            M[:] = 0
+            for j in range(w):
+                M[j, j] = 1
+            dM, Doff = 1, 1
+            offA = np.zeros((S, w), dtype=object)
+            offA[:] = 0
+            offB = offA.copy()
+            emits_pre = False
+        if isinstance(layer, Residual) and S != offA.shape[0]:  # pragma: no cover - shapes always agree
+            raise AssertionError("stream and segments disagree")
+        bounds, OA, OB, Dn = _step_layer(bounds, ZA, ZB, DZ, act, M, dM, offA, offB, Doff)
+        if emits_pre:
+            pre = (OA, OB, Dn)
+            # the next Dense layer's affine map is already applied; skip it in the next round
+            ints[li + 1] = ((np.zeros((0, 0), dtype=object), 1), (np.zeros(0, dtype=object), 1))
+        else:
+            pre = None
+            HA, HB, DH = OA, OB, Dn
+    if pre is not None:  # pragma: no cover - the last layer never emits a pre-activation
+        raise AssertionError("unfinished propagation")
+    return bounds, HA, HB, DH
 
 
 def _as_line(net: Network, x0, direction, t_range):
@@ -157,59 +335,20 @@ def linear_pieces(net: Network, x0, direction, t_range, *, output: int | None = 
     if output is not None:
         if not (isinstance(output, (int, np.integer)) and 0 <= int(output) < net.output_dim):
             raise ArgumentError(f"output: expected an index in [0, {net.output_dim}), got {output!r}")
-    # Each segment s: [bounds[s], bounds[s+1]] with state h = A[s] + t·B[s].
-    bounds = [lo, hi]
-    A = x0e[None, :].copy()
-    B = ue[None, :].copy()
-    for layer in net.layers:
-        if isinstance(layer, Dense):
-            W, bias, act = _exact.to_exact_array(layer.weight), _exact.to_exact_array(layer.bias), layer.activation
-        elif isinstance(layer, Residual):
-            W, bias, act = _exact.to_exact_array(layer.U), _exact.to_exact_array(layer.b), layer.activation
-        else:  # pragma: no cover - Network refuses other layers
-            raise ArgumentTypeError(f"unsupported layer {type(layer).__name__}")
-        ZA = np.matmul(A, W.T) + bias
-        ZB = np.matmul(B, W.T)
-        kinks = _kinks(act)
-        new_bounds, rows = [bounds[0]], []
-        for s in range(len(bounds) - 1):
-            a_s, b_s, l_s, h_s = ZA[s], ZB[s], bounds[s], bounds[s + 1]
-            cuts = set()
-            if kinks:
-                for j in np.nonzero(b_s != 0)[0]:
-                    for k in kinks:
-                        t = Fraction(k - a_s[j]) / b_s[j]
-                        if l_s < t < h_s:
-                            cuts.add(t)
-            pts = sorted(cuts)
-            for p in pts:
-                new_bounds.append(p)
-                rows.append(s)
-            new_bounds.append(h_s)
-            rows.append(s)
-        rows = np.asarray(rows, dtype=np.int64)
-        za, zb = ZA[rows], ZB[rows]
-        nb = np.array(new_bounds, dtype=object)
-        mid = (nb[:-1] + nb[1:]) / 2
-        zmid = za + zb * mid[:, None]
-        oa, ob = _apply(act, za, zb, zmid)
-        if isinstance(layer, Residual):
-            V, c = _exact.to_exact_array(layer.V), _exact.to_exact_array(layer.c)
-            oa = A[rows] + np.matmul(oa, V.T) + c
-            ob = B[rows] + np.matmul(ob, V.T)
-        A, B, bounds = oa, ob, new_bounds
+    pieces: list[Piece] = []
+    bounds, A, B, D = _propagate(net, x0e, ue, lo, hi)
     if output is not None:
         A, B = A[:, [int(output)]], B[:, [int(output)]]
-    pieces: list[Piece] = []
     for s in range(len(bounds) - 1):
-        ia = tuple(_exact.exact_scalar(v) for v in A[s])
-        sb = tuple(_exact.exact_scalar(v) for v in B[s])
-        if pieces and pieces[-1].intercept == ia and pieces[-1].slope == sb:
-            last = pieces[-1]
-            pieces[-1] = Piece(last.lo, bounds[s + 1], ia, sb)
+        ra, rb = tuple(A[s]), tuple(B[s])
+        if pieces and pieces[-1][2] == ra and pieces[-1][3] == rb:
+            pieces[-1][1] = bounds[s + 1]
         else:
-            pieces.append(Piece(bounds[s], bounds[s + 1], ia, sb))
-    return pieces
+            pieces.append([bounds[s], bounds[s + 1], ra, rb])
+    return [
+        Piece(lo_, hi_, tuple(_exact.exact_scalar(Fraction(v, D)) for v in ra), tuple(_exact.exact_scalar(Fraction(v, D)) for v in rb))
+        for lo_, hi_, ra, rb in pieces
+    ]
 
 
 def count_pieces(net: Network, x0, direction, t_range, *, output: int | None = None) -> int:
