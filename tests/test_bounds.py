@@ -58,8 +58,12 @@ def test_architecture_agrees_with_the_built_network(name, case):
         pytest.skip(f"{name} refuses (N, d_x, d_y) = {case}: {exc}")
     # Sizes that depend on the data beyond (N, d_x, d_y) (e.g. the key range of a bit-extraction
     # net) are recorded by the builder in net.meta under the architecture function's keyword name.
-    hints = {k: net.meta[k] for k in _named_keywords(m.architecture) if k in net.meta and k not in opts}
-    arch = bounds.architecture(name, n, dx, net.output_dim, **opts, **hints)
+    # (Builder keywords such as ``activation`` are never hints: the builder's options are.)
+    hints = {k: net.meta[k] for k in _named_keywords(m.architecture)
+             if k in net.meta and k not in opts and k not in _named_keywords(m.builder)}
+    # the registry's d_y: outputs for regression, classes for classifiers, 1 for binary builders
+    arch_dy = {"regression": dy, "binary": 1}.get(m.task, len(np.unique(y)))
+    arch = bounds.architecture(name, n, dx, arch_dy, **opts, **hints)
     assert arch.widths == net.widths, f"{name}: formula {arch.widths} vs built {net.widths}"
     assert arch.num_params == net.num_params
     assert arch.depth == net.depth and arch.num_hidden == net.num_hidden
@@ -221,3 +225,29 @@ def test_lower_bounds_collection():
     assert str(lb[0]).startswith("Thm 3.3, 1 hidden layer: hidden units ≥ 998")
     with pytest.raises(ArgumentError, match="task"):
         bounds.lower_bounds(10, 2, task="ranking")
+
+
+# -- the papers' stated sizes ---------------------------------------------------------------------------
+def test_paper_sizes_reproduce_the_headline_numbers():
+    assert bounds.paper_size("yun2019_one_hidden", 50_000, 3072, 10).num_hidden == 106
+    assert bounds.paper_size("yun2019_resnet", 50_000, 3072, 10).num_hidden == 126
+    assert bounds.paper_size("yun2019_classifier", 10**6, 224 * 224 * 3, 1000).widths == (2000, 2000, 4000)
+    assert bounds.paper_size("yun2019_one_hidden", 50_000, 3072, 10, activation="hardtanh").num_hidden == 53
+    # Thm 3.1 for d_y = 1: d1 = d2 = 2√N suffices
+    assert bounds.paper_size("yun2019_two_hidden", 10_000, 5, 1).widths == (200, 200)
+    assert bounds.paper_size("zhang2017", 77, 3).num_hidden == 77
+    assert bounds.paper_size("not_a_paper_method", 10, 2) is None
+    with pytest.raises(ArgumentError, match="activation"):
+        bounds.paper_size("zhang2017", 10, 2, activation="tanh")
+
+
+@pytest.mark.parametrize("name", [m for m in WITH_ARCH if bounds.paper_size(m, 100, 8, 2) is not None])
+@pytest.mark.parametrize("n, dx, dy", [(100, 8, 2), (5000, 32, 10), (50_000, 3072, 10), (10**6, 512, 100)])
+def test_no_builder_needs_more_than_its_theorem_states(name, n, dx, dy):
+    m = registry.get(name)
+    try:
+        a = m.architecture(n, dx, dy, **m.demo_options)
+    except MemorizeError as exc:
+        pytest.skip(f"{name}: {exc}")
+    paper = bounds.paper_size(name, n, dx, dy, activation="hardtanh" if a.activation == "hardtanh" else "relu")
+    assert a.num_hidden <= paper.num_hidden, f"{name}: builds {a.num_hidden} > the theorem's {paper.statement}"

@@ -22,17 +22,23 @@ def _row(p, method):
 
 
 def test_cifar10_one_hidden_layer_needs_106_relus():
-    assert _row(memorize.plan(**CIFAR), "yun2019_one_hidden").num_hidden == 106
+    r = _row(memorize.plan(**CIFAR), "yun2019_one_hidden")
+    assert r.paper.num_hidden == 106  # the paper's 4N/d_x + 4d_y, rounded up
+    assert r.num_hidden <= 106 and r.widths == (r.num_hidden,)  # the builder never needs more
+    assert "106" in str(memorize.plan(**CIFAR))
 
 
 def test_cifar10_resnet_needs_126_relus():
     r = _row(memorize.plan(**CIFAR), "yun2019_resnet")
-    assert r.num_hidden == 126 and r.residual
+    assert r.paper.num_hidden == 126 and r.residual
+    assert r.num_hidden <= 126
 
 
 def test_imagenet_needs_2k_2k_4k():
     r = _row(memorize.plan(**IMAGENET), "yun2019_classifier")
+    assert r.paper.widths == (2000, 2000, 4000)
     assert r.widths == (2000, 2000, 4000)
+    assert "2k-2k-4k" in str(memorize.plan(**IMAGENET))
 
 
 def test_rows_are_the_registry_architectures_ranked():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import registry
-from .bounds import LowerBound, accepts, lower_bounds, min_weight_bits
+from .bounds import LowerBound, PaperSize, accepts, lower_bounds, min_weight_bits, paper_size
 from .errors import ArgumentError, MemorizeError
 
 __all__ = ["PlanRow", "Plan", "plan"]
@@ -55,6 +55,9 @@ class PlanRow:
     options : dict
         Options passed to the architecture function.
     summary, reference, notes : str
+    paper : PaperSize or None
+        The size the theorem *states* as sufficient, in the paper's terms
+        (:func:`memorize.bounds.paper_size`); the builder may use fewer units.
     """
 
     method: str
@@ -72,6 +75,7 @@ class PlanRow:
     summary: str = ""
     reference: str = ""
     notes: str = ""
+    paper: PaperSize | None = None
 
 
 def _fmt_widths(ws) -> str:
@@ -83,6 +87,8 @@ def _fmt_widths(ws) -> str:
 
 
 def _short(w: int) -> str:
+    if w >= 10**6 and w % 10**6 == 0:
+        return f"{w // 10**6}M"
     return f"{w // 1000}k" if w >= 1000 and w % 1000 == 0 else str(w)
 
 
@@ -108,13 +114,16 @@ class Plan(list):
         self.skipped: list[tuple] = list(skipped)
 
     def table(self) -> list[tuple]:
-        """Rows of strings: method, widths, hidden, params, weight bits, assumptions."""
+        """Rows of strings: method, widths, hidden, paper's count, params, weight bits, assumptions."""
         out = []
         for r in self:
             bits = "-" if r.max_weight_bits is None else str(r.max_weight_bits)
             kind = "res " if r.residual else ""
+            paper = "-" if r.paper is None else (
+                f"{r.paper.num_hidden:,}" if len(r.paper.widths) == 1 or r.residual
+                else f"{_fmt_widths(r.paper.widths)} = {r.paper.num_hidden:,}")
             out.append(
-                (r.method, kind + _fmt_widths(r.widths), f"{r.num_hidden:,}", f"{r.num_params:,}", bits,
+                (r.method, kind + _fmt_widths(r.widths), f"{r.num_hidden:,}", paper, f"{r.num_params:,}", bits,
                  ", ".join(r.assumptions) or "-")
             )
         return out
@@ -123,7 +132,7 @@ class Plan(list):
         head = (f"memorize plan: N = {self.n:,}, d_x = {self.dx:,}, d_y = {self.dy:,}, task = {self.task}"
                 + (f", δ = {self.delta:g}" if self.delta is not None else "")
                 + f"; ranked by {'hidden units' if self.rank == 'hidden' else 'parameters'}")
-        header = ("method", "hidden widths", "hidden", "params", "weight bits", "assumptions")
+        header = ("method", "hidden widths", "hidden", "paper's count", "params", "weight bits", "assumptions")
         rows = self.table()
         cols = list(zip(*([header] + rows))) if rows else [[h] for h in header]
         w = [max(len(c) for c in col) for col in cols]
@@ -134,6 +143,8 @@ class Plan(list):
             lines.append("  ".join(c.ljust(x) for c, x in zip(r, w)).rstrip())
         if not rows:
             lines.append("(no registered construction applies)")
+        if rows:
+            lines += ["", "hidden: what the builder produces (registry); paper's count: the theorem's stated sufficient size."]
         if self.lower_bounds:
             lines += ["", "lower bounds (no network in the scope can be smaller):"]
             for b in self.lower_bounds:
@@ -283,6 +294,9 @@ def plan(
             skipped.append((name, str(exc)))
             continue
         min_bits = None if task == "regression" else min_weight_bits(n, arch.num_params, max(2, dy))
+        act = str(arch.activation)
+        paper = None if m.task == "binary" else paper_size(
+            name, n, dx, dy, activation="hardtanh" if act == "hardtanh" else "relu")
         rows.append(
             PlanRow(
                 method=name,
@@ -300,6 +314,7 @@ def plan(
                 summary=m.summary,
                 reference=m.reference,
                 notes=arch.notes,
+                paper=paper,
             )
         )
     key = (lambda r: (r.num_hidden, r.num_params, r.method)) if rank == "hidden" else (
