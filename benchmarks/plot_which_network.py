@@ -34,7 +34,8 @@ FIG = ROOT / "docs" / "figures" / "which_network.png"
 SHAPES = [
     ("MNIST", 60_000, 784, 10),
     ("CIFAR-10", 50_000, 3072, 10),
-    ("ImageNet", 1_281_167, 224 * 224 * 3, 1000),
+    ("ImageNet, the paper's size", 1_000_000, 224 * 224 * 3, 1000),
+    ("ImageNet-1k train set", 1_281_167, 224 * 224 * 3, 1000),
 ]
 
 
@@ -48,12 +49,12 @@ def plan_tables() -> str:
     parts = []
     for name, n, dx, dy in SHAPES:
         p = memorize.plan(n, dx, dy, task="classification")
-        rows = [(f"`{r.method}`", t[1], t[2], t[3], ", ".join(r.assumptions) or "-",
+        rows = [(f"`{r.method}`", t[1], t[2], t[3], t[4], ", ".join(r.assumptions) or "-",
                  "-" if r.min_bits is None else f"{r.min_bits:.3g}") for r, t in zip(p, p.table())]
         parts.append(f"**{name}** (N = {n:,}, d_x = {dx:,}, {dy:,} classes; `memorize plan --n {n} --dx {dx} "
                      f"--dy {dy} --task classification`)\n")
-        parts.append(md_table(("method", "hidden widths", "hidden units", "parameters", "assumptions",
-                               "min bits/weight (P·b ≥ N log₂C)"), rows))
+        parts.append(md_table(("method", "hidden widths (built)", "hidden units (built)", "paper's count",
+                               "parameters", "assumptions", "min bits/weight (P·b ≥ N log₂C)"), rows))
         lb = [(b.name, b.quantity, f"{b.value:,.0f}", b.scope) for b in p.lower_bounds]
         parts.append("\nLower bounds:\n")
         parts.append(md_table(("bound", "quantity", "at least", "scope"), lb))
