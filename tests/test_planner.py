@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import memorize
 from memorize import bounds, registry
@@ -112,3 +114,30 @@ def test_cli_plan(capsys):
     assert "zhang2017" in capsys.readouterr().out
     assert main(["plan", "--n", "100", "--dx", "2", "--option", "theta=0.2"]) == 2
     assert "METHOD:KEY=VALUE" in capsys.readouterr().err
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(2, 10**6),
+    dx=st.integers(1, 4096),
+    dy=st.integers(1, 50),
+    task=st.sampled_from(["regression", "classification"]),
+    rank=st.sampled_from(["hidden", "params"]),
+)
+def test_plan_properties(n, dx, dy, task, rank):
+    p = memorize.plan(n, dx, dy, task=task, rank=rank)
+    # every registered method is either planned or skipped with a reason
+    assert sorted([r.method for r in p] + [s[0] for s in p.skipped]) == sorted(registry.all_methods())
+    assert all(why for _, why in p.skipped)
+    for r in p:
+        assert r.num_hidden == sum(r.widths) and r.depth == len(r.widths) and r.num_params > 0
+        # no construction beats the parameter bound from the VC dimension for its depth
+        depth = 2 * r.depth + 1 if r.residual else r.depth
+        assert r.num_params >= bounds.vc_min_params(n, depth)
+        if task == "regression":
+            assert r.num_params >= bounds.dimension_min_params(n, dy)
+        if r.paper is not None and r.method in ("yun2019_one_hidden", "yun2019_resnet", "zhang2017", "hardt_ma2017"):
+            assert r.num_hidden <= r.paper.num_hidden
+    keys = [(r.num_hidden, r.num_params) if rank == "hidden" else (r.num_params, r.num_hidden) for r in p]
+    assert keys == sorted(keys)
+    assert [b.name for b in p.lower_bounds] == [b.name for b in bounds.lower_bounds(n, dx, dy, task=task)]
