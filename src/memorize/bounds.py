@@ -432,8 +432,9 @@ def vc_dimension_bound(dx: int, widths: Sequence[int], pieces_per_unit: int = 2)
     O(W·L·log W). Memorization capacity (Yun et al.'s sense: every dataset) is at most the VC
     dimension, so a network with ``vc_dimension_bound < N`` cannot memorize N points with
     binary labels — for classifiers with C outputs, compare two outputs, which is a scalar
-    network of the same hidden shape. The constants are transcribed from the published
-    statement of Theorem 7; the source text was not among this project's papers.
+    network of the same hidden shape. The constants follow the published statement of Theorem 7
+    as recalled; the paper's text was not among this project's sources, so they were checked
+    only for consistency (the bound exceeds what this library's constructions memorize).
 
     References
     ----------
