@@ -111,7 +111,7 @@ def architecture(method: str, n: int, dx: int, dy: int = 1, **options) -> Archit
 
 
 def accepts(method: str, option: str) -> bool:
-    """True when ``method``'s architecture function takes the keyword ``option``."""
+    """True when ``method``'s architecture function takes the keyword ``option`` (or ``**options``)."""
     fn = registry.get(method).architecture
     if fn is None:
         return False
@@ -119,10 +119,13 @@ def accepts(method: str, option: str) -> bool:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):  # builtins / C functions: assume not
         return False
-    return option in params and params[option].kind in (
+    if option in params and params[option].kind in (
         inspect.Parameter.KEYWORD_ONLY,
         inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    )
+    ):
+        return True
+    # a wrapper such as ``lambda n, dx, dy=1, **o: architecture(n, dx, dy, **o)`` forwards it
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 # -- the papers' own counts ----------------------------------------------------------------------
