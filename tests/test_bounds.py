@@ -251,3 +251,25 @@ def test_no_builder_needs_more_than_its_theorem_states(name, n, dx, dy):
         pytest.skip(f"{name}: {exc}")
     paper = bounds.paper_size(name, n, dx, dy, activation="hardtanh" if a.activation == "hardtanh" else "relu")
     assert a.num_hidden <= paper.num_hidden, f"{name}: builds {a.num_hidden} > the theorem's {paper.statement}"
+
+
+@pytest.mark.parametrize("name", WITH_ARCH)
+@pytest.mark.parametrize("n, dx, dy", [(64, 2, 2), (1000, 8, 3), (20_000, 16, 10)])
+def test_every_plain_builder_passes_the_necessary_conditions(name, n, dx, dy):
+    """A network that memorizes N points must pass every necessary condition.
+
+    Checked on the registry's architectures: VC dimension ≥ N (Bartlett et al. Thm 7 for its
+    exact widths) and Yang & Yang's Theorem 3.2-type counting condition for NN(max width,
+    depth), which contains the network. Residual nets are not plain fully connected: skipped.
+    """
+    m = registry.get(name)
+    out = 1 if m.task == "binary" else dy
+    try:
+        a = m.architecture(n, dx, out, **m.demo_options)
+    except MemorizeError as exc:
+        pytest.skip(f"{name}: {exc}")
+    if a.residual:
+        pytest.skip(f"{name} is residual; the bounds here are for plain networks")
+    assert bounds.vc_dimension_bound(dx, a.widths) >= n
+    classes = 2 if m.task != "classification" else max(2, dy)
+    assert bounds.yang_theorem32(n, max(a.widths), a.depth, dx, classes)[2]
