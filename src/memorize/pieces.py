@@ -316,12 +316,17 @@ def linear_pieces(net: Network, x0, direction, t_range, *, output: int | None = 
     Notes
     -----
     Layer by layer, the hidden state is an affine function of t on each current segment. A
-    unit's pre-activation ``z = a + b t`` crosses a kink k of its activation at the rational
-    point ``t = (k − a)/b``; those points split the segment, and on each sub-segment the unit is
-    affine again (its piece is read at the midpoint). All arithmetic is in
-    :class:`fractions.Fraction`, so the result is exact. Finally, neighbouring segments whose
-    affine maps are identical are merged. Values at the breakpoints themselves (which matter
-    only for the discontinuous step) do not create pieces.
+    unit's pre-activation ``z = a + b t`` crosses a kink k of its activation (0 for ReLU-like
+    and step, ±1 for hard-tanh) at the rational point ``t = (k − a)/b``; those points split the
+    segment, and on each sub-segment the unit is affine again. Nothing is sampled and nothing
+    is compared with a tolerance: weights are read exactly (floats are dyadic rationals), the
+    affine coefficients are kept as Python integers over one common denominator per layer,
+    and the breakpoints as :class:`fractions.Fraction`. Within a segment, consecutive
+    sub-segments differ only in the units that crossed a kink, so the next layer's
+    pre-activation is updated in those units' columns only; the cost is about
+    O(segments·width·next width + breakpoints·next width) per layer. Finally, neighbouring
+    segments whose affine maps are identical are merged. Values at the breakpoints themselves
+    (which matter only for the discontinuous step) do not create pieces.
 
     Examples
     --------
