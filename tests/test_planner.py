@@ -141,3 +141,19 @@ def test_plan_properties(n, dx, dy, task, rank):
     keys = [(r.num_hidden, r.num_params) if rank == "hidden" else (r.num_params, r.num_hidden) for r in p]
     assert keys == sorted(keys)
     assert [b.name for b in p.lower_bounds] == [b.name for b in bounds.lower_bounds(n, dx, dy, task=task)]
+
+
+def test_registry_assumptions_field_is_used(monkeypatch):
+    def arch(n, dx, dy=1, **_):
+        return registry.Architecture("fake_gp", dx, (3,), dy, 3 * dx + 3 + 3 * dy + dy)
+
+    fake = registry.Method("fake_gp", lambda X, y, **o: None, "fake", "regression", arch,
+                           assumptions=("general position", "labels in [-1, 1]"))
+    monkeypatch.setitem(registry._REGISTRY, "fake_gp", fake)
+    p = memorize.plan(100, 4, task="regression")
+    row = [r for r in p if r.method == "fake_gp"][0]
+    assert row.assumptions == ("general position", "labels in [-1, 1]") and row.widths == (3,)
+    assert "general position, labels in [-1, 1]" in str(p)
+    q = memorize.plan(100, 4, task="regression", general_position=False)
+    assert "fake_gp" not in [r.method for r in q]
+    assert ("fake_gp", "assumes general position") in q.skipped
