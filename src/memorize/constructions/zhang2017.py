@@ -7,6 +7,8 @@ its output weights come from first and second divided differences in O(N), never
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 from scipy.signal import lfilter
 
@@ -102,7 +104,8 @@ def _choose_direction(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, n_
 def _slopes(z, b1, Y, theta):
     """Slopes s_i of the interpolant on (b_i, b_{i+1}); α = diff(s)."""
     if z.dtype == object:
-        zb = np.concatenate([np.array([b1], dtype=object), z])
+        # Fractions, so that the divided differences below divide exactly (int / int is a float)
+        zb = np.array([Fraction(v) for v in [b1, *z]], dtype=object)
         Yp = np.concatenate([np.zeros((1, Y.shape[1]), dtype=object), Y])
     else:
         zb = np.concatenate([[b1], z])
@@ -114,8 +117,6 @@ def _slopes(z, b1, Y, theta):
     # s_1 = m_1 (the first kink sits g to the left of z_1); for i ≥ 2:
     # s_i = m_i / (1 − θ) − r s_{i−1},  r = θ / (1 − θ)  — damped for θ < 1/2.
     if z.dtype == object:
-        from fractions import Fraction
-
         th = Fraction(theta)
         r = th / (1 - th)
         s = np.empty_like(m)
@@ -236,9 +237,7 @@ def zhang2017(
             raise AssumptionError("X: no direction with distinct exact projections was found; points must be distinct")
         Y = _exact.to_exact_array(data.Y)[order]
         gaps = np.diff(z) if n > 1 else np.array([1], dtype=object)
-        g = (z[-1] - z[0]) / (n - 1) if n > 1 else 1
-        from fractions import Fraction
-
+        g = _exact.exact_scalar(Fraction(z[-1] - z[0]) / (n - 1)) if n > 1 else 1  # int / int would be a float
         th = _exact.exact_scalar(Fraction(theta))
     else:
         z = (data.X @ w)[order]  # sorted already: the candidate's order is reused
