@@ -412,9 +412,9 @@ def per_example_gradients(net: Network, X, *, max_bytes: int = DEFAULT_MAX_BYTES
     >>> from memorize import Network, Dense, relu
     >>> from memorize.dynamics import per_example_gradients
     >>> net = Network([Dense([[2.0]], [0.0], relu), Dense([[1.0]], [0.0])])
-    >>> per_example_gradients(net, [[1.0], [-1.0]])
-    array([[1., 1., 2., 1.],
-           [0., 0., 0., 1.]])
+    >>> per_example_gradients(net, [[1.0], [0.5]])   # f = relu(w x + b)·a + c at w = 2, a = 1
+    array([[1. , 1. , 2. , 1. ],
+           [0.5, 1. , 1. , 1. ]])
     """
     slots, p = _layout(net)
     Xa, _ = _data(net, X)
@@ -473,7 +473,7 @@ def span_projector(J, *, rtol: float = 1e-9, max_bytes: int = DEFAULT_MAX_BYTES)
     >>> import numpy as np
     >>> from memorize.dynamics import span_projector
     >>> Pi = span_projector([[1.0, 1.0, 0.0]])
-    >>> np.allclose(Pi @ Pi, Pi), np.allclose(Pi, Pi.T), float(np.trace(Pi))
+    >>> np.allclose(Pi @ Pi, Pi), np.allclose(Pi, Pi.T), round(float(np.trace(Pi)), 9)
     (True, True, 1.0)
     """
     J = np.asarray(J, dtype=np.float64)
@@ -574,7 +574,8 @@ class SGDRecord:
     loss : str
         Name of the loss.
     diverged : bool
-        True if θ became non-finite (the record then stops at the last finite epoch).
+        True if θ or R(θ) became non-finite (the record then stops at the last finite epoch,
+        and :attr:`SGDResult.network` is the starting network).
     """
 
     epoch: np.ndarray
@@ -604,7 +605,7 @@ class SGDRecord:
 
 @dataclass(frozen=True)
 class SGDResult:
-    """The network after the last epoch and the per-epoch :class:`SGDRecord`."""
+    """The network after the last epoch (the start if the run diverged) and the :class:`SGDRecord`."""
 
     network: Network
     record: SGDRecord
@@ -742,6 +743,11 @@ def sgd(
                 diverged = True
                 break
             measure()
+            if not np.isfinite(cols["risk"][-1]):
+                for c in cols.values():
+                    c.pop()
+                diverged = True
+                break
     record = SGDRecord(
         epoch=_readonly(np.arange(len(cols["risk"]), dtype=np.int64)),
         risk=_readonly(cols["risk"]),
@@ -842,15 +848,15 @@ class EpsilonRun:
     worst_epoch_ratio : float
         max_k ‖ξ_par^{k+1}‖ / ‖ξ_par^k‖ over the epochs before t*.
     max_xi_ratio : float
-        max ‖ξ‖ / ‖ξ⁰‖ over epochs 0..t* (claim 3: ≤ 2).
+        max ‖ξ‖ / ‖ξ⁰‖ over epochs 0..t* (claim 3: ≤ 2); over the whole run if t* is None.
     max_xi_ratio_run : float
         The same over the whole run (the theorem claims nothing after t*).
     risk_t_star : float
-        R(θ^{t*}) − R(θ*).
+        R(θ^{t*}) − R(θ*) (NaN when t* is None).
     risk_t_star_over_eps4 : float
-        Claim 3: bounded as ε → 0.
+        Claim 3: bounded as ε → 0 (NaN when t* is None).
     pattern_kept : bool
-        Activation pattern at the data unchanged from θ* at every epoch up to t* (otherwise ε
+        Activation pattern at the data unchanged from θ* at every epoch up to t* (or the end; otherwise ε
         is outside the ball where the theorem applies).
     pattern_kept_run : bool
         The same over the whole run.
@@ -960,7 +966,8 @@ def _summarise(eps, rec: SGDRecord, r_star: float, tau: float, fit_epochs: int) 
         worst = float(np.max(par[1 : end + 1] / par[:end])) if end >= 1 else float("nan")
     else:
         contraction = worst = float("nan")
-    risk_t = float(rec.risk[end] - r_star)
+    # Without t* inside the run there is no R(t*) to report.
+    risk_t = float(rec.risk[t_star] - r_star) if t_star is not None else float("nan")
     return EpsilonRun(
         eps=float(eps),
         record=rec,
