@@ -335,8 +335,10 @@ def _check_claims(res, eps_ratio_spread=3.0):
         rec = run.record
         # claim 2: geometric decay of ‖ξ_par‖ at (or faster than) the first-order rate 1 − ηλ
         assert run.t_star is not None and run.t_star > 10
-        assert run.contraction < 1 - 0.3 * (1 - res.predicted_factor)
-        assert run.contraction <= res.predicted_factor + 1e-4
+        gap = 1 - res.predicted_factor
+        assert 1 - 3 * gap <= run.contraction <= res.predicted_factor + 1e-5  # close to / below 1 − ηλ
+        assert run.initial_contraction <= run.contraction  # fast modes of H die out first
+        assert run.worst_epoch_ratio < 1
         # below the geometric envelope ‖ξ_par⁰‖ (1 − ηλ)^k at every epoch up to t*
         k = np.arange(run.t_star + 1)
         par = rec.xi_par_norm[: run.t_star + 1]
@@ -408,8 +410,10 @@ def test_experiment_accepts_any_memorizing_network(kind):
     else:
         net, X, y = _residual_memorizer(rng, 8, 3, 30)
     assert np.abs(net(X)[:, 0] - y).max() < 1e-10
-    res = near_minimum_experiment(net, X, y, epsilons=(1e-2, 1e-3), epochs=1500, rng=2)
+    # rebalancing the residual block (a symmetry of relu units) speeds SGD up; hardtanh has none
+    res = near_minimum_experiment(net, X, y, epsilons=(1e-2, 1e-3), epochs=1500, rng=2, balance=kind == "residual_relu")
     assert res.rank == 8
+    assert res.network.meta.get("rebalanced", False) == (kind == "residual_relu")
     _check_claims(res)
 
 
