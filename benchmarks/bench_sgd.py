@@ -75,7 +75,7 @@ def summary(res) -> dict:
         "fit": (fits.min(), fits.max()),
         "worst": max(r.worst_epoch_ratio for r in res.runs),
         "r2": (r2.min(), r2.max()),
-        "r4": (np.nanmin(r4), np.nanmax(r4)),
+        "r4": (np.nanmin(r4), np.nanmax(r4)) if np.any(np.isfinite(r4)) else (np.nan, np.nan),
         "ts": ts,
         "xi": max(r.max_xi_ratio for r in res.runs),
         "kept": all(r.pattern_kept for r in res.runs),
@@ -86,15 +86,16 @@ def summary(res) -> dict:
 def summary_row(name, res) -> str:
     s = summary(res)
     ts = ", ".join("–" if t is None else str(t) for t in s["ts"])
+    r4 = "–" if np.isnan(s["r4"][0]) else f"{s['r4'][0]:.3g}–{s['r4'][1]:.3g}"
     return (
         f"| {name} | {s['ratio']:.2e} | {s['pred']:.5f} | {s['fit'][0]:.5f}–{s['fit'][1]:.5f} | {s['worst']:.5f} | "
-        f"{s['r2'][0]:.3g}–{s['r2'][1]:.3g} | {ts} | {s['r4'][0]:.3g}–{s['r4'][1]:.3g} | {s['xi']:.3f} | "
+        f"{s['r2'][0]:.3g}–{s['r2'][1]:.3g} | {ts} | {r4} | {s['xi']:.3f} | "
         f"{'yes' if s['kept'] else 'no'} |"
     )
 
 
 SUMMARY_HEAD = (
-    "| run | λ_min⁺/λ_max | 1 − ηλ | fitted ‖ξ_par‖ factor (over ε) | worst epoch ratio before t* | R(θ⁰)/ε² | "
+    "| run | λ_min⁺/λ_max | 1 − ηλ | ‖ξ_par‖ factor/epoch, 2nd half to t* (range over ε) | worst epoch ratio before t* | R(θ⁰)/ε² | "
     "t* per ε | R(t*)/ε⁴ | max‖ξ‖/‖ξ⁰‖ | pattern kept to t* |\n|---|---|---|---|---|---|---|---|---|---|"
 )
 
@@ -192,21 +193,22 @@ def figure(res, path):
                     label="‖ξ_par⁰‖(1 − ηλ)^k")
         if run.t_star is not None:
             ax.axvline(run.t_star, color="tab:purple", lw=0.8)
-            ax.annotate(f"t* = {run.t_star}\nR(t*)/ε⁴ = {run.risk_t_star_over_eps4:.3g}", (run.t_star, 1e-4),
+            ax.annotate(f"t* = {run.t_star}\nR(t*)/ε⁴ = {run.risk_t_star_over_eps4:.3g}", (run.t_star, 1e-23),
                         xytext=(8, 0), textcoords="offset points", fontsize=8, color="tab:purple")
         ax.set_title(f"ε = ‖ξ⁰‖ = {run.eps:g}")
         ax.set_ylim(1e-24, 1.0)
         ax.grid(True, which="major", alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("epoch")
-    axes[0, 0].legend(fontsize=8, loc="lower left")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=9)
     n, d = res.X.shape
     fig.suptitle(
         f"SGD near a memorizing minimum (zhang2017, θ = 0.25, rebalanced; N = {n}, d = {d}, P = {res.num_params}, "
         f"B = {res.batch_size}, η = {res.lr:.2e})",
         fontsize=10,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
