@@ -289,6 +289,8 @@ def main(argv=None):
     emit()
     emit("### Speed")
     emit()
+    emit("Best of several repeats; the machine's 2 cores were shared with other jobs, so the N = 256 rows vary by up to 5× between runs.")
+    emit()
     emit(timing_table())
     emit()
     emit(sgd_speed())
