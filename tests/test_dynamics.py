@@ -445,3 +445,20 @@ def test_custom_loss_is_used():
     r, g = risk_gradient(net, X, y, loss=quartic)
     np.testing.assert_allclose(g, fd_risk(net, X, y, quartic), rtol=1e-5, atol=1e-8)
     assert r == pytest.approx(np.mean((net(X)[:, 0] - y) ** 4 + (net(X)[:, 0] - y) ** 2))
+
+
+def test_record_is_plain_json_ready_data():
+    import json
+
+    X, y, star, _ = _small_problem(8)
+    rec = sgd(unflatten(star, flatten(star) + 1e-3), X, y, lr=1e-3, batch_size=4, epochs=3, reference=star).record
+    d = json.loads(json.dumps(rec.as_dict()))
+    assert d["epoch"] == [0, 1, 2, 3] and d["batch_size"] == 4 and d["order"] == "shuffle"
+    assert len(d["xi_par_norm"]) == 4 and all(isinstance(v, bool) for v in d["pattern_kept"])
+
+
+def test_rebalance_leaves_hardtanh_units_alone():
+    rng = np.random.default_rng(9)
+    net = random_net(rng, 2, [("dense", "hardtanh", 4), ("residual", "hardtanh", 3)])
+    nb = rebalance(net)
+    np.testing.assert_array_equal(flatten(nb), flatten(net))
