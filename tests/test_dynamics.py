@@ -361,7 +361,7 @@ def _check_claims(res, eps_ratio_spread=3.0):
 
 
 def test_experiment_shows_theorem_on_zhang_memorizer():
-    res = near_minimum_experiment(epsilons=(1e-2, 1e-3), epochs=2500, rng=0)
+    res = near_minimum_experiment(epsilons=(1e-2, 1e-3), epochs=8000, rng=0)  # t* ≈ 5.7e3 epochs at ε = 1e-3 for this seed
     assert res.network.meta["method"] == "zhang2017"
     assert res.rank == 8 and res.num_params == 33
     assert 0 < res.lam_min < res.lam_max
