@@ -1,6 +1,6 @@
 """Benchmark of zhang2017: build time, float64 error, forward throughput.
 
-Usage: python benchmarks/bench_zhang.py [--quick] [--figures]
+Usage: python benchmarks/bench_zhang.py [--quick] [--figures] [--part all|timing|errors]
 
 * Build time at N = 1e3 … 1e6 (d = 16) next to "projection + argsort" of the same data in the
   same run (the issue's goal: build ≤ 5× that baseline at N = 1e6).
@@ -154,31 +154,35 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
     ap.add_argument("--figures", action="store_true")
+    ap.add_argument("--part", choices=["all", "timing", "errors"], default="all",
+                    help="timing: build and forward speed (run alone on the machine); errors: float64 error curve")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
-    sizes = [10**3, 10**4] if args.quick else [10**3, 10**4, 10**5, 10**6]
-    print("## Build time and float64 error (d = 16)\n")
-    print(table(["N", "projection + argsort s", "build s", "ratio", "max error", "measured on",
-                 "predicted 2⁻⁵²·M", "verify s"], build_rows(sizes)))
-    print("\n## Forward throughput (batch of 4096 points)\n")
-    tsizes = [10**3, 10**4] if args.quick else [10**3, 10**4, 10**5]
-    print(table(["N", "batch", "net(X) GFLOP/s", "plain matmul GFLOP/s", "net / matmul"], throughput_rows(tsizes)))
-    csizes = [100, 300, 1000, 3000, 10000] if args.quick else [100, 300, 1000, 3000, 10000, 30000, 100000]
-    seeds = [0, 1] if args.quick else [0, 1, 2, 3]
-    curve = error_curve(csizes, seeds)
-    print("\n## Float64 error vs N (d = 10, one row per N, one column per seed)\n")
-    print(table(["N"] + [f"seed {s}" for s in seeds] + ["median"],
-                [(n, *[f"{e:.2e}" for e in errs], f"{np.median(errs):.2e}") for n, errs in curve.items()]))
-    if not args.quick:
-        rho_term, rho_gap, lo, med, hi = direction_scores()
-        print("\n## Which direction score predicts the error (N = 1e4, d = 10, 48 random directions)\n")
-        print(table(["score", "Spearman ρ with measured error"],
-                    [("largest output term (used)", f"{rho_term:.2f}"), ("smallest gap (negated)", f"{rho_gap:.2f}")]))
-        print(f"\nmeasured error over the 48 directions: min {lo:.2e}, median {med:.2e}, max {hi:.2e}")
-    if args.figures:
-        figures(curve)
-        print("\nfigures written to docs/figures/zhang_error_vs_n.png and docs/figures/zhang_1d.png")
+    if args.part in ("all", "timing"):
+        sizes = [10**3, 10**4] if args.quick else [10**3, 10**4, 10**5, 10**6]
+        print("## Build time and float64 error (d = 16)\n")
+        print(table(["N", "projection + argsort s", "build s", "ratio", "max error", "measured on",
+                     "predicted 2⁻⁵²·M", "verify s"], build_rows(sizes)))
+        print("\n## Forward throughput (batch of 4096 points)\n")
+        tsizes = [10**3, 10**4] if args.quick else [10**3, 10**4, 10**5]
+        print(table(["N", "batch", "net(X) GFLOP/s", "plain matmul GFLOP/s", "net / matmul"], throughput_rows(tsizes)))
+    if args.part in ("all", "errors"):
+        csizes = [100, 300, 1000, 3000, 10000] if args.quick else [100, 300, 1000, 3000, 10000, 30000, 100000]
+        seeds = [0, 1] if args.quick else [0, 1, 2, 3]
+        curve = error_curve(csizes, seeds)
+        print("\n## Float64 error vs N (d = 10, one row per N, one column per seed)\n")
+        print(table(["N"] + [f"seed {s}" for s in seeds] + ["median"],
+                    [(n, *[f"{e:.2e}" for e in errs], f"{np.median(errs):.2e}") for n, errs in curve.items()]))
+        if not args.quick:
+            rho_term, rho_gap, lo, med, hi = direction_scores()
+            print("\n## Which direction score predicts the error (N = 1e4, d = 10, 48 random directions)\n")
+            print(table(["score", "Spearman ρ with measured error"],
+                        [("largest output term (used)", f"{rho_term:.2f}"), ("smallest gap (negated)", f"{rho_gap:.2f}")]))
+            print(f"\nmeasured error over the 48 directions: min {lo:.2e}, median {med:.2e}, max {hi:.2e}")
+        if args.figures:
+            figures(curve)
+            print("\nfigures written to docs/figures/zhang_error_vs_n.png and docs/figures/zhang_1d.png")
 
 
 if __name__ == "__main__":
