@@ -32,9 +32,9 @@ def architecture(n: int, dx: int, dy: int = 1, **_options) -> Architecture:
 
 def _auto_directions(n: int) -> int:
     # Each candidate costs one sort of N projections. Best-of-64 lowers the float64 error
-    # 3-5× at N = 1e4; at N ≥ 1e6 one candidate (scored with both signs) keeps the build
-    # within a few argsorts (see docs/benchmarks.md).
-    return int(max(1, min(64, 1_000_000 // max(n, 1))))
+    # 3-5× at N = 1e4 (0.4 s of sorting at N = 2e5); at N ≥ 1e6 one candidate (scored with
+    # both signs) keeps the build within a few argsorts (see docs/benchmarks.md).
+    return 64 if n <= 200_000 else int(max(1, 1_000_000 // n))
 
 
 def _largest_terms(Zs: np.ndarray, Ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +152,7 @@ def zhang2017(
         Real labels.
     n_directions : int, optional
         Random directions to try; the one with the smallest predicted float64 error
-        (cancellation mass, see Notes) is kept. Default: 64 for N ≤ 1.5·10⁴, then 10⁶/N (at least 1).
+        (cancellation mass, see Notes) is kept. Default: 64 for N ≤ 2·10⁵, then 10⁶/N (at least 1).
     direction : array_like (d,), optional
         Use this projection direction instead of drawing candidates (its projections of the
         data must be distinct). In exact mode it is converted losslessly.
