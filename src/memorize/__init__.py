@@ -23,6 +23,14 @@ from .verify import Report, verify
 
 __version__ = "0.1.0"
 
+
+def from_torch(module) -> Network:
+    """Read a ``torch.nn`` module back as a :class:`Network`; see :func:`memorize.interop.torch.from_torch`."""
+    from .interop.torch import from_torch as _from_torch
+
+    return _from_torch(module)
+
+
 __all__ = [
     "Activation",
     "Architecture",
@@ -32,6 +40,7 @@ __all__ = [
     "Residual",
     "build",
     "errors",
+    "from_torch",
     "hardtanh",
     "identity",
     "load",
