@@ -15,6 +15,7 @@ Examples
 """
 
 from . import errors
+from .estimators import MemorizingClassifier, MemorizingRegressor
 from .activations import Activation, hardtanh, identity, relu, relu_like, step
 from .io import load
 from .network import Dense, Network, Residual
@@ -35,6 +36,8 @@ __all__ = [
     "Activation",
     "Architecture",
     "Dense",
+    "MemorizingClassifier",
+    "MemorizingRegressor",
     "Network",
     "Report",
     "Residual",
