@@ -53,3 +53,10 @@ __all__ = [
     "step",
     "verify",
 ]
+
+# -- sizes and limits: memorize.bounds, memorize.plan, the Theorem 3.3 converse ----------------
+from . import bounds  # noqa: E402
+from .pieces import count_pieces, hard_dataset  # noqa: E402
+from .planner import plan  # noqa: E402
+
+__all__ += ["bounds", "count_pieces", "hard_dataset", "plan"]

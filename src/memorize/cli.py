@@ -146,6 +146,7 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("data")
     v.add_argument("--tol", type=float, default=None)
     v.set_defaults(func=cmd_verify)
+    _add_plan_parser(sub)
     return p
 
 
@@ -163,3 +164,38 @@ def main(argv=None) -> int:
     except Exception as exc:  # one clear line, no traceback, for anything unexpected too
         print(f"memorize: unexpected error ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 3
+
+
+# -- memorize plan ---------------------------------------------------------------------------------
+def cmd_plan(args) -> int:
+    from .planner import plan
+
+    opts = {}
+    for kv in args.option or []:
+        if "=" not in kv or ":" not in kv.split("=", 1)[0]:
+            raise FileFormatError(f"--option: expected METHOD:KEY=VALUE, got {kv!r}")
+        head, v = kv.split("=", 1)
+        method, k = head.split(":", 1)
+        opts.setdefault(method, {})[k] = _parse_value(v)
+    gp = {"yes": True, "no": False, "unknown": None}[args.general_position]
+    result = plan(
+        args.n, args.dx, args.dy, task=args.task, delta=args.delta, general_position=gp, rank=args.rank,
+        methods=args.method or None, options=opts,
+    )
+    print(result)
+    return 0
+
+
+def _add_plan_parser(sub) -> None:
+    q = sub.add_parser("plan", help="sizes of every applicable construction for N points, with the lower bounds")
+    q.add_argument("--n", type=int, required=True, help="number of data points")
+    q.add_argument("--dx", type=int, required=True, help="input dimension")
+    q.add_argument("--dy", type=int, default=1, help="output dimension, or number of classes")
+    q.add_argument("--task", choices=("regression", "classification", "binary"), default="regression")
+    q.add_argument("--delta", type=float, default=None, help="separation of the points in the unit ball")
+    q.add_argument("--general-position", choices=("yes", "no", "unknown"), default="unknown",
+                   help="'no' drops constructions that assume general position")
+    q.add_argument("--rank", choices=("hidden", "params"), default="hidden")
+    q.add_argument("--method", action="append", help="restrict to this method (repeatable)")
+    q.add_argument("--option", action="append", metavar="METHOD:KEY=VALUE", help="architecture option (JSON value)")
+    q.set_defaults(func=cmd_plan)
