@@ -60,3 +60,8 @@ from .pieces import count_pieces, hard_dataset  # noqa: E402
 from .planner import plan  # noqa: E402
 
 __all__ += ["bounds", "count_pieces", "hard_dataset", "plan"]
+
+# -- interop: figures (matplotlib imported lazily inside memorize.plot) -------------------------
+from . import plot  # noqa: E402
+
+__all__ += ["plot"]
