@@ -371,7 +371,7 @@ def sizes(plan, *, quantity: str = "hidden", lower_bounds: bool = True, ax=None)
         ax.plot(ns, vs, "o-", color=f"C{j % 10}", ms=3, label=name)
     for j, (name, pts) in enumerate(sorted(bounds.items())):
         ns, vs = zip(*pts)
-        ax.plot(ns, vs, ls="--", color="k", alpha=0.4 + 0.2 * (j % 3), lw=1, label=f"lower bound: {name}")
+        ax.plot(ns, vs, ls=("--", ":", "-.")[j % 3], color="k", alpha=0.7, lw=1.2, label=f"lower bound: {name}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("N (data points)")
