@@ -165,6 +165,14 @@ def test_from_torch_refuses_unsupported(module, err, match):
         memorize.from_torch(module(torch.nn))
 
 
+def test_from_torch_names_non_finite_parameters():
+    m = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1)).double()
+    with torch.no_grad():
+        m[2].weight[0, 1] = float("nan")
+    with pytest.raises(memorize.errors.NonFiniteError, match=r"module\[2\]: parameters contain NaN"):
+        memorize.from_torch(m)
+
+
 def test_bad_arguments():
     net = Network([Dense(np.ones((1, 1)), np.zeros(1))])
     with pytest.raises(ArgumentTypeError, match="dtype"):

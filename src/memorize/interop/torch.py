@@ -36,7 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
 
 from .._exact import exact_scalar
 from ..activations import Activation, hardtanh, identity, relu, relu_like, step
-from ..errors import ArgumentError, ArgumentTypeError, ExactnessError
+from ..errors import ArgumentError, ArgumentTypeError, ExactnessError, NonFiniteError
 from ..network import Dense, Network, Residual
 
 __all__ = ["to_torch", "from_torch", "ReLULike", "Step", "ResidualBlock"]
@@ -210,8 +210,11 @@ def _activation_of(mod: nn.Module, where: str) -> Activation | None:
     return None
 
 
-def _array(t: torch.Tensor) -> np.ndarray:
-    return t.detach().to("cpu", torch.float64).numpy().copy()
+def _array(t: torch.Tensor, where: str = "") -> np.ndarray:
+    a = t.detach().to("cpu", torch.float64).numpy().copy()
+    if not np.all(np.isfinite(a)):
+        raise NonFiniteError(f"module{where}: parameters contain NaN or infinity (did training diverge?)")
+    return a
 
 
 def _flatten(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
@@ -256,8 +259,8 @@ def from_torch(module) -> Network:
     while i < len(items):
         where, mod = items[i]
         if isinstance(mod, nn.Linear):
-            W = _array(mod.weight)
-            b = _array(mod.bias) if mod.bias is not None else np.zeros(W.shape[0])
+            W = _array(mod.weight, where)
+            b = _array(mod.bias, where) if mod.bias is not None else np.zeros(W.shape[0])
             act = identity
             if i + 1 < len(items):
                 nxt = _activation_of(items[i + 1][1], items[i + 1][0])
@@ -274,10 +277,10 @@ def from_torch(module) -> Network:
                 raise ArgumentTypeError(
                     f"module{where}.activation: unsupported activation {type(mod.activation).__name__}"
                 )
-            U = _array(inner.weight)
-            V = _array(outer.weight)
-            b = _array(inner.bias) if inner.bias is not None else np.zeros(U.shape[0])
-            c = _array(outer.bias) if outer.bias is not None else np.zeros(V.shape[0])
+            U = _array(inner.weight, where)
+            V = _array(outer.weight, where)
+            b = _array(inner.bias, where) if inner.bias is not None else np.zeros(U.shape[0])
+            c = _array(outer.bias, where) if outer.bias is not None else np.zeros(V.shape[0])
             layers.append(Residual(U, b, V, c, act))
         elif _activation_of(mod, where) is not None:
             raise ArgumentTypeError(
