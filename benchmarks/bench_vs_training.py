@@ -120,7 +120,7 @@ def train(torch, X, y, widths, k, lr, cap, seed=0, activation=None, batch=None, 
             steps += 1
         if batch < n:  # one full evaluation per epoch
             with torch.no_grad():
-                correct = sum(int((model(Xt[s : s + 4096]).argmax(1) == yt[s : s + 4096]).sum()) for s in range(0, n, 4096))
+                correct = sum(int((model(Xt[s : s + 1000]).argmax(1) == yt[s : s + 1000]).sum()) for s in range(0, n, 1000))
         acc = correct / n
         el = time.perf_counter() - t0
         if trace is not None:
