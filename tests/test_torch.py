@@ -101,17 +101,26 @@ def _small_data(method, n, d, seed=0):
     return synthetic(n, d, rng=seed)
 
 
+def _build(m, X, y, **kw):
+    """Build on Gaussian data; constructions for points of the unit ball get the data scaled into it."""
+    try:
+        return m.builder(X, y, rng=0, **m.demo_options, **kw), X
+    except memorize.errors.DataError:
+        Xb = X / (1.01 * np.max(np.linalg.norm(X, axis=1)))
+        return m.builder(Xb, y, rng=0, **m.demo_options, **kw), Xb
+
+
 @pytest.mark.parametrize("name", sorted(all_methods()))
 def test_every_builder_exports_in_float64(name):
     m = all_methods()[name]
     X, y = _small_data(m, 40, 4)
     try:
-        net = m.builder(X, y, rng=0, **m.demo_options)
+        net, X = _build(m, X, y)
     except ExactnessError:
         net = None  # an exact-only builder may refuse float64 outright
     if net is None or net.is_exact:
         # exact-only construction: the export must refuse and say why
-        net = net or m.builder(X, y, rng=0, exact=True, **m.demo_options)
+        net = net or _build(m, X, y, exact=True)[0]
         with pytest.raises(ExactnessError, match="exact arithmetic"):
             net.to_torch()
         return
@@ -124,7 +133,7 @@ def test_every_builder_exports_in_float64(name):
 def test_every_builder_refuses_exact_export(name):
     m = all_methods()[name]
     X, y = _small_data(m, 10, 3)
-    net = m.builder(X, y, rng=0, exact=True, **m.demo_options)
+    net, X = _build(m, X, y, exact=True)
     assert net.is_exact
     with pytest.raises(ExactnessError, match="needs exact arithmetic"):
         net.to_torch()
