@@ -222,7 +222,7 @@ def main(argv=None) -> int:
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "training.json"), "w") as fh:
             json.dump({"machine": machine(), "cap_s": args.cap, "rows": rows, "skipped": skipped,
-                       "traces": traces}, fh, indent=1)
+                       "traces": traces}, fh, separators=(",", ":"))
         try:
             import matplotlib
 
