@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 
 import memorize  # noqa: E402
 import memorize.plot as mplot  # noqa: E402
-from memorize import Dense, Network, Residual, hardtanh, identity, relu, relu_like, step  # noqa: E402
+from memorize import Dense, Network, Residual, hardtanh, identity, relu, relu_like  # noqa: E402
 
 OUT = os.path.dirname(os.path.abspath(__file__))
 
