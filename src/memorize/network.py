@@ -395,6 +395,15 @@ class Network:
 
         save_network(self, path)
 
+    def to_torch(self, dtype=None, device=None):
+        """Export to a ``torch.nn.Sequential`` (float64 by default); see :func:`memorize.interop.torch.to_torch`.
+
+        Needs PyTorch (``pip install 'memorize[torch]'``); exact networks are refused.
+        """
+        from .interop.torch import to_torch
+
+        return to_torch(self, dtype=dtype, device=device)
+
     def __repr__(self) -> str:
         parts = [str(self.input_dim)]
         for layer in self._layers:
