@@ -47,7 +47,7 @@ def _dense_layers(net: Network, what: str) -> list[Dense]:
     return layers
 
 
-def hardtanh_to_relu(net: Network, activation="relu") -> Network:
+def hardtanh_to_relu(net: Network, activation="relu", *, mirror=None) -> Network:
     """Rewrite every hard-tanh hidden unit as a pair of ReLU-like units (exact).
 
     Parameters
@@ -57,6 +57,12 @@ def hardtanh_to_relu(net: Network, activation="relu") -> Network:
         The last layer must not be hard-tanh (it has no consumer to absorb the rewrite).
     activation : "relu" or Activation, default "relu"
         The ReLU-like σ_R to use: ``memorize.relu`` or ``memorize.relu_like(s_plus, s_minus)``.
+    mirror : dict, optional
+        ``{layer index: boolean array over that layer's units}``: rewrite the marked units with
+        the mirrored identity σ_H(t) = −σ_H(−t), i.e. rows ``(−w, −b + 1)``, ``(−w, −b − 1)``.
+        Both forms are exact; in float64 the plain form cancels for t ≫ 1 and is exact (zeros)
+        for t ≪ −1, the mirrored form the other way round, so a builder can pick per unit the
+        side on which its data rarely lie.
 
     Returns
     -------
@@ -101,24 +107,36 @@ def hardtanh_to_relu(net: Network, activation="relu") -> Network:
     inv = _exact.exact_scalar(Fraction(1) / (sp - sm)) if exact else 1.0 / (sp - sm)
     offset = (sp + sm) * inv
     one = 1 if exact else 1.0
+    mirror = dict(mirror or {})
     new = []
     prev_ht = False
-    for layer in layers:
+    prev_sign = None
+    for li, layer in enumerate(layers):
         W, b = layer.weight, layer.bias
         if prev_ht:
-            # consumer of a rewritten layer: columns c -> (c/(s+-s-), -c/(s+-s-))
+            # consumer of a rewritten layer: columns c -> (c/(s+-s-), -c/(s+-s-)); a mirrored
+            # unit feeds −σ_H(−t), so its columns and bias term change sign
+            Ws = W * prev_sign[None, :]
             W2 = np.empty((W.shape[0], 2 * W.shape[1]), dtype=W.dtype)
-            W2[:, 0::2] = W * inv
-            W2[:, 1::2] = -(W * inv)
-            b = b - offset * W.sum(axis=1) if W.shape[1] else b
+            W2[:, 0::2] = Ws * inv
+            W2[:, 1::2] = -(Ws * inv)
+            b = b - offset * Ws.sum(axis=1) if W.shape[1] else b
             W = W2
         if layer.activation.name == "hardtanh":
-            Wd = np.repeat(W, 2, axis=0)
+            m = np.zeros(W.shape[0], dtype=bool) if li not in mirror else np.asarray(mirror[li], dtype=bool)
+            if m.shape != (W.shape[0],):
+                raise ArgumentError(f"mirror: layer {li} has {W.shape[0]} units, got a mask of shape {m.shape}")
+            sign = np.where(m, -1, 1)
+            sign = sign.astype(object) if exact else sign.astype(np.float64)
+            Wm = W * sign[:, None]
+            bm = b * sign
+            Wd = np.repeat(Wm, 2, axis=0)
             bd = np.empty(2 * b.shape[0], dtype=b.dtype)
-            bd[0::2] = b + one
-            bd[1::2] = b - one
+            bd[0::2] = bm + one
+            bd[1::2] = bm - one
             new.append(Dense(Wd, bd, act))
             prev_ht = True
+            prev_sign = sign
         else:
             new.append(Dense(W, b, layer.activation))
             prev_ht = False

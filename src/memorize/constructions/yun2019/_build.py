@@ -40,8 +40,9 @@ def _layer1_values(W1, b1, act: Activation, X, rows: int, win_of_row: np.ndarray
     """
     n_out = W1.shape[0]
     ht = Network([Dense(W1, b1, hardtanh), Dense(np.zeros((1, n_out)), np.zeros(1))])
+    sign = np.where(mirror_mask(n_out), -1.0, 1.0)
     if act.name != "hardtanh":
-        ht = hardtanh_to_relu(ht, act)
+        ht = hardtanh_to_relu(ht, act, mirror={0: mirror_mask(n_out)})
         sp, sm = float(act.slopes[0]), float(act.slopes[1])
     layer = ht.layers[0]
     layer = Dense(pad(layer.weight, width, layer.weight.shape[1]), padv(layer.bias, width), layer.activation)
@@ -54,8 +55,18 @@ def _layer1_values(W1, b1, act: Activation, X, rows: int, win_of_row: np.ndarray
         if act.name == "hardtanh":
             out[sl] = h[r, j]
         else:
-            out[sl] = (h[r, 2 * j] - h[r, 2 * j + 1] - (sp + sm)) / (sp - sm)
+            out[sl] = sign[j] * ((h[r, 2 * j] - h[r, 2 * j + 1] - (sp + sm)) / (sp - sm))
     return out
+
+
+def mirror_mask(n_win: int) -> np.ndarray:
+    """Layer-1 windows rewritten with σ_H(t) = −σ_H(−t): those in the left half of the data.
+
+    A ReLU pair recovers a saturated window value exactly (as zeros) on one side and by
+    cancelling two numbers of size |t| (distance in window widths) on the other; mirroring the
+    left half puts the cancelling side of every window toward its nearer end of the data.
+    """
+    return np.arange(n_win) < n_win // 2
 
 
 def chunk_rows_for(widths, d_in, d_out) -> int:
@@ -195,11 +206,12 @@ def padv(b, n: int):
     return out
 
 
-def finish(layers_ht, act: Activation, widths, meta) -> Network:
+def finish(layers_ht, act: Activation, widths, meta, mirror_first: bool = True) -> Network:
     """Hard-tanh layers -> network in ``act`` with exactly the hidden ``widths`` (zero units)."""
     net = Network(layers_ht, meta)
     if act.name != "hardtanh":
-        net = hardtanh_to_relu(net, act)
+        mirror = {0: mirror_mask(layers_ht[0].weight.shape[0])} if mirror_first else None
+        net = hardtanh_to_relu(net, act, mirror=mirror)
         meta = dict(net.meta)
         meta.pop("rewritten", None)
     layers = list(net.layers)

@@ -109,7 +109,7 @@ class Windows:
     margin: np.ndarray  # (n_win,) layer-1 margin of the neighbours, in pre-activation units
 
 
-def make_windows(ts, n_win: int, K: int, eta, h_default=None) -> Windows:
+def make_windows(ts, n_win: int, K: int, eta, lo=None, hi=None) -> Windows:
     """Cut the sorted projections into ``n_win`` runs and pad each to ``K`` positions.
 
     Virtual positions (never evaluated, label 0) go at the midpoints of the largest gaps of the
@@ -149,9 +149,10 @@ def make_windows(ts, n_win: int, K: int, eta, h_default=None) -> Windows:
                 pts.insert(i + 1, (pts[i] + pts[i + 1]) * (Fraction(1, 2) if exact else 0.5))
                 ids.insert(i + 1, -1)
         else:
-            room = (ts[b] - pts[-1]) * (Fraction(1, 2) if exact else 0.5) if b < n else hx * K
+            nxt = ts[b] if b < n else hi
+            room = (nxt - pts[-1]) * (Fraction(1, 2) if exact else 0.5) if nxt is not None else hx * K
             for i in range(nv):
-                pts.append(pts[0] + room * (i + 1) * (Fraction(1, nv + 1) if exact else 1.0 / (nv + 1)) if b < n else pts[0] + hx * (i + 1))
+                pts.append(pts[0] + room * (i + 1) * (Fraction(1, nv + 1) if exact else 1.0 / (nv + 1)) if nxt is not None else pts[0] + hx * (i + 1))
                 ids.append(-1)
         T[j] = np.array(pts, dtype=dt)
         ids = np.array(ids)
@@ -162,8 +163,9 @@ def make_windows(ts, n_win: int, K: int, eta, h_default=None) -> Windows:
     R = np.empty(n_win, dtype=dt)
     span = last - first
     span = np.array([s if s > hx else hx for s in span], dtype=dt) if exact else np.maximum(span, h)
-    L[0] = first[0] - span[0]
-    R[-1] = last[-1] + span[-1]
+    # outer ends: free, or inside the gap to the neighbouring chunk (Proposition 3.4)
+    L[0] = first[0] - span[0] if lo is None else first[0] - eta * (first[0] - lo)
+    R[-1] = last[-1] + span[-1] if hi is None else last[-1] + eta * (hi - last[-1])
     if n_win > 1:
         gap = first[1:] - last[:-1]
         L[1:] = first[1:] - eta * gap
@@ -172,6 +174,10 @@ def make_windows(ts, n_win: int, K: int, eta, h_default=None) -> Windows:
     margin = np.empty(n_win, dtype=np.float64)
     w = _exact.to_float_array(R - L) if exact else R - L
     margin[:] = np.inf
+    for end, other, j in ((lo, first[0], 0), (hi, last[-1], n_win - 1)):
+        if end is not None:
+            gf = abs(float(other - end))
+            margin[j] = min(margin[j], 2 * (1 - float(eta)) * gf / float(w[j]))
     if n_win > 1:
         gf = _exact.to_float_array(first[1:] - last[:-1]) if exact else first[1:] - last[:-1]
         etaf = float(eta)
@@ -273,7 +279,7 @@ def _chain(S, TT, B, perm, exact):
     return lam, lev
 
 
-def fit_zigzag(S, Y, V, mu, strategy: str = "auto") -> ZigZag:
+def fit_zigzag(S, Y, V, mu, strategy: str = "auto", close_end: bool = False) -> ZigZag:
     """Fit one output block's K zig-zag nodes to positions ``S`` (n_win, K) and labels ``Y``.
 
     Node k < K/2 is team A (output weight +V), the rest team B (-V). In window j team A owns
@@ -287,6 +293,12 @@ def fit_zigzag(S, Y, V, mu, strategy: str = "auto") -> ZigZag:
     else:
         TT = (Y / V) * sign[None, :]
     B = _requirements(S, TT, mu)
+    if close_end:
+        # points right of the chunk see the final level G_n: it must saturate too
+        one = 1 if exact else 1.0
+        gl = (one - S[-1]) / S[-1]
+        need = (one + mu - TT[-1] / S[-1]) / gl
+        B[-1] = np.maximum(B[-1], need)
     S_f = _exact.to_float_array(S) if exact else S
     TT_f = _exact.to_float_array(TT) if exact else TT
     B_f = _exact.to_float_array(B) if exact else B
@@ -351,8 +363,14 @@ def check_zigzag(S, Y, V, zz: ZigZag, mu_check) -> np.ndarray:
         else:
             good = np.where(want_high, z_nb >= 1.0 + mu_check, z_nb <= -1.0 - mu_check)
         ok &= ~valid | good.astype(bool)
-    owner_ok = np.array([abs(x) <= 1 for x in z_own.ravel()], dtype=bool).reshape(z_own.shape)
-    ok &= owner_ok
+    tau = Y[rows, inv] * (Fraction(1) / V if exact else 1.0 / V) * v[None, :]
+    if exact:
+        ok &= z_own == tau
+    else:
+        # the float check itself rounds at ε·|G|: accept that, the forward pass is measured by verify
+        ok &= np.abs(z_own - tau) <= 64 * _EPS * (np.abs(g0) + np.abs(g1) + 1)
+        z_own = tau
+    ok &= np.array([abs(x) <= 1 for x in np.asarray(tau).ravel()], dtype=bool).reshape(tau.shape)
     out = np.empty((nw, K), dtype=object if exact else np.float64)
     vv = v.astype(object) * V if exact else v * float(V)
     val = z_own * vv[None, :]
