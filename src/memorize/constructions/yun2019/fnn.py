@@ -401,7 +401,7 @@ def yun2019_classifier(
     >>> X, y = rng.standard_normal((200, 4)), rng.integers(0, 5, 200)
     >>> net = memorize.build("yun2019_classifier", X, y)
     >>> net.widths
-    (28, 32, 20)
+    (32, 28, 20)
     >>> memorize.verify(net, X, y).max_error
     0.0
     """
@@ -589,9 +589,9 @@ def yun2019_deep(
     >>> import numpy as np, memorize
     >>> rng = np.random.default_rng(0)
     >>> X, y = rng.standard_normal((150, 3)), rng.uniform(-1, 1, 150)
-    >>> net = memorize.build("yun2019_deep", X, y, widths=[20, 20, 20, 20, 20])
+    >>> net = memorize.build("yun2019_deep", X, y, widths=[24, 24, 24, 24, 24])
     >>> net.widths
-    (20, 20, 20, 20, 20)
+    (24, 24, 24, 24, 24)
     >>> memorize.verify(net, X, y).ok
     True
     """
