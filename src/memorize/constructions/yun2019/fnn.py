@@ -377,7 +377,7 @@ def yun2019_classifier(
     Network
         ``d → d1 → d2 → d3 → C``; output c is 1 at the points of class c and 0 at the others.
         ``meta["classes"]`` lists the class label of each output; ``meta["code_error_bound"]``
-        is the largest core error the decoder absorbs (Δ/4).
+        is the largest core error the decoder absorbs (7Δ/16).
 
     Notes
     -----
@@ -385,9 +385,12 @@ def yun2019_classifier(
     classes are memorized by a 4-layer hard-tanh network with 4⌊d1/2⌋⌊d2/2⌋ ≥ N and d3 ≥ 2C,
     or a ReLU-like one with 4⌊d1/4⌋⌊d2/4⌋ ≥ N and d3 ≥ 4C. Recipe: class c gets the code ρ_c;
     the Theorem 3.1 core (scalar output, folded into layer 3) fits the codes; layer 3 holds two
-    units per class forming the flat-top bump (σ_H(M(r−ρ_c)+2) − σ_H(M(r−ρ_c)−2))/2, which is
-    exactly 1 when |r − ρ_c| ≤ 1/M and exactly 0 when it is ≥ 3/M, with M = 4/Δ. The one-hot
-    output is therefore exact whenever the core's float64 error is below Δ/4.
+    units per class forming the flat-top bump (σ_H(M(r−ρ_c)+β) − σ_H(M(r−ρ_c)−β))/2, which is
+    exactly 1 when |r − ρ_c| ≤ (β−1)/M and exactly 0 when it is ≥ (β+1)/M. The paper's choice is
+    M = 4/Δ, β = 2; we take M = 16/Δ, β = 8 (same widths), so the one-hot output is exact
+    whenever the core's float64 error is below 7Δ/16 instead of Δ/4. The codes are dyadic and
+    M a power of two, so in a ReLU network every decoder bias is an integer and the saturated
+    pairs cancel exactly in float64: the output is exactly 0 or 1.
 
     References
     ----------
@@ -415,13 +418,16 @@ def yun2019_classifier(
     d1h, d2h = d1 // f, d2 // f
     K = 2 * (d2h // 2)
     rho, delta = class_codes(C, exact)
+    # Bump half-width β = MΔ/2 = 8: exactly 1 for M|r − ρ_c| ≤ 7, exactly 0 for ≥ 9, so the core
+    # may err by up to 7/M = 7Δ/16 (the paper's M = 4/Δ, β = 2 allows Δ/4).
     if exact:
         codes = np.array(rho, dtype=object)[data.labels][:, None]
-        V, M = 2, 4 / delta
-        M = _exact.exact_scalar(Fraction(M))
+        V, M = 2, _exact.exact_scalar(16 / Fraction(delta))
     else:
         codes = np.array(rho)[data.labels][:, None]
-        V, M = 2.0, 4.0 / delta
+        V, M = 2.0, 16.0 / delta
+    beta = M * delta / 2
+    tol_code = 7 * delta / 16
     core = _build.build_core(
         data.X, codes, n_win_max=d1h, K=K, act=act, V=V, mu=mu_x, eta=eta, strategy=strategy,
         n_dir=n_dir, rng=as_rng(rng), exact=exact, refit=refit, final_widths=(d1, d2, d3), d_out=C,
@@ -430,17 +436,16 @@ def yun2019_classifier(
     info = core.info
     r_vals = info.pop("_values")
     # the decoder makes any core error below Δ/4 = 1/M harmless; the self-check demands it
-    code_tol = 0 if exact else float(delta) / 4
+    code_tol = 0 if exact else float(tol_code)
     check_self(r_vals, codes, code_tol, method="yun2019_classifier", index=data.index)
-    # layer 3: rows M·w3 (same for all 2C units), biases M(b3 − ρ_c) ± 2, interleaved (c,+), (c,−)
+    # layer 3: rows M·w3 (same for all 2C units), biases M(b3 − ρ_c) ± β, interleaved (c,+), (c,−)
     dt = object if exact else np.float64
     W3 = np.repeat(core.W3 * M, 2 * C, axis=0)
     b3 = np.empty(2 * C, dtype=dt)
-    two = 2 if exact else 2.0
     for c in range(C):
         base = M * (core.b3[0] - rho[c])
-        b3[2 * c] = base + two
-        b3[2 * c + 1] = base - two
+        b3[2 * c] = base + beta
+        b3[2 * c + 1] = base - beta
     W4 = np.zeros((C, 2 * C), dtype=dt)
     b4 = np.zeros(C, dtype=dt)
     if exact:
@@ -456,7 +461,7 @@ def yun2019_classifier(
         "class_codes": [float(r) for r in rho],
         "code_spacing": float(delta),
         "decoder_gain": float(M),
-        "code_error_bound": float(delta) / 4,
+        "code_error_bound": float(tol_code),
         "theorem_units": [d1, d2, d3],
         "n_duplicates_merged": data.n_duplicates,
         **info,
