@@ -155,7 +155,7 @@ def build_core(X, Y, *, n_win_max: int, K: int, act: Activation, V, mu, eta, str
     strategies, levels, masses = [], [], []
     v = np.where(np.arange(K) < K // 2, 1, -1)
     for cc in range(k):
-        zz = _core.fit_zigzag(S, Yw[:, :, cc], V, mu, strategy)
+        zz = _core.fit_zigzag(S, Yw[:, :, cc], V, mu, strategy, relu_proxy=act.name != "hardtanh")
         G = zz.G
         half = Fraction(1, 2) if exact else 0.5
         W2[cc * K:(cc + 1) * K] = (G[:, 1:] - G[:, :-1]) * half

@@ -226,12 +226,16 @@ def _assign(S_f, TT_f, B_f, strategy):
     q = np.ones(K)
     lam = np.zeros(K)
     acc = np.zeros(K)
+    Qmax = np.ones(K)
     nodes = (np.arange(half), np.arange(half, K))
     for j in range(nw):
         par = j % 2
         posA = np.arange(par, K, 2)
         posB = np.arange(1 - par, K, 2)
         for team, pos in zip(nodes, (posA, posB)):
+            if strategy == "greedy":
+                perm[j, pos] = team[_greedy(p[team], q[team], lam[team], Qmax[team], B_f[j, pos])]
+                continue
             if strategy == "match":
                 kn = np.argsort(p[team] + lam[team] * q[team], kind="stable")
                 kp = np.argsort(B_f[j, pos], kind="stable")
@@ -245,8 +249,37 @@ def _assign(S_f, TT_f, B_f, strategy):
         lam = np.maximum(lam, bound)
         p = p * g[j, inv] + add[j, inv]
         q = q * g[j, inv]
+        Qmax = np.maximum(Qmax, q)
         acc += logg[j, inv]
     return perm
+
+
+def _greedy(p, q, lam, Qmax, Bpos):
+    """Sorted matching, except that a position nobody can take without a raise of λ goes to the
+    node whose raise inflates its past least: a node's largest level is ≈ λ·max_j q_j, so the
+    cost of node k at requirement B is max(λ_k, (B − p_k)/q_k)·Qmax_k."""
+    nn = len(p)
+    level = p + lam * q
+    kn = np.argsort(level, kind="stable")
+    kp = np.argsort(Bpos, kind="stable")
+    out = np.empty(nn, dtype=np.int64)
+    short = level[kn] < Bpos[kp]
+    if not np.any(short):
+        out[kp] = kn
+        return out
+    free = np.ones(nn, dtype=bool)
+    hard = kp[short][np.argsort(-Bpos[kp[short]], kind="stable")]
+    cur = lam * Qmax
+    for m in hard:
+        cost = np.maximum(lam, (Bpos[m] - p) / q) * Qmax
+        cost = np.where(free, np.maximum(cost, cur), np.inf)
+        k = int(np.argmin(cost))
+        out[m] = k
+        free[k] = False
+    rest = np.setdiff1d(np.arange(nn), hard, assume_unique=True)
+    nodes = np.nonzero(free)[0]
+    out[rest[np.argsort(Bpos[rest], kind="stable")]] = nodes[np.argsort(level[nodes], kind="stable")]
+    return out
 
 
 def _chain(S, TT, B, perm, exact):
@@ -279,7 +312,30 @@ def _chain(S, TT, B, perm, exact):
     return lam, lev
 
 
-def fit_zigzag(S, Y, V, mu, strategy: str = "auto", close_end: bool = False) -> ZigZag:
+def _relu_mass(absl):
+    """Predicted float64 cancellation of a ReLU network's layer 2 at the worst point.
+
+    A saturated ReLU window pair is recovered as the difference of two numbers of size |a_j|,
+    about 2·(distance in windows), on its cancelling side (right of the window for the right
+    half, left of it for the mirrored left half); the owner of a point in window j0 weighs the
+    rounding of window j by its weight |W2[k, j]| ≈ its level. Returns max over (k, j0) of
+    Σ_j |W2[k, j]|·2|j0 − j| over the windows whose cancelling side holds j0 (prefix sums).
+    """
+    n = absl.shape[0] - 1
+    A = np.maximum(absl[:-1], absl[1:])  # (n, K) ≈ |W2| per window and node
+    j = np.arange(n, dtype=np.float64)[:, None]
+    right = np.where(j >= n // 2, A, 0.0)
+    left = np.where(j < n // 2, A, 0.0)
+    c0 = np.cumsum(right, axis=0) - right  # Σ_{j' < j0}
+    c1 = np.cumsum(right * j, axis=0) - right * j
+    e = j * c0 - c1
+    r0 = np.cumsum(left[::-1], axis=0)[::-1] - left  # Σ_{j' > j0}
+    r1 = np.cumsum((left * j)[::-1], axis=0)[::-1] - left * j
+    e = e + (r1 - j * r0)
+    return float(2 * np.max(e + A))
+
+
+def fit_zigzag(S, Y, V, mu, strategy: str = "auto", close_end: bool = False, relu_proxy: bool = False) -> ZigZag:
     """Fit one output block's K zig-zag nodes to positions ``S`` (n_win, K) and labels ``Y``.
 
     Node k < K/2 is team A (output weight +V), the rest team B (-V). In window j team A owns
@@ -302,14 +358,17 @@ def fit_zigzag(S, Y, V, mu, strategy: str = "auto", close_end: bool = False) -> 
     S_f = _exact.to_float_array(S) if exact else S
     TT_f = _exact.to_float_array(TT) if exact else TT
     B_f = _exact.to_float_array(B) if exact else B
-    strategies = ("match", "balance") if strategy == "auto" else (strategy,)
+    strategies = ("greedy", "match", "balance") if strategy == "auto" else (strategy,)
     best = None
     for st in strategies:
         perm = _assign(S_f, TT_f, B_f, st)
         lam_f, lev_f = _chain(S_f, TT_f, B_f, perm, False)
         with np.errstate(over="ignore", invalid="ignore"):
             absl = np.abs(lev_f)
-            mass = float(np.max(np.sum(np.maximum(absl[:-1], absl[1:]), axis=1)))
+            if relu_proxy:
+                mass = _relu_mass(absl)
+            else:
+                mass = float(np.max(np.sum(np.maximum(absl[:-1], absl[1:]), axis=1)))
             mx = float(np.max(absl))
         if not np.isfinite(mass):
             mass = np.inf
