@@ -201,6 +201,36 @@ def imagenet(n=1_000_000, d=64, C=1000, seed=0):
     )
 
 
+def ownership(ns=(10_000, 100_000), seeds=(0, 1, 2)):
+    """Zig-zag levels under each ownership rule, on the construction's own positions (no network)."""
+    from memorize.constructions.yun2019 import _core
+
+    print("### Ownership rules: distribution of the zig-zag levels |G|\n")
+    print("data: t ~ N(0, 1) sorted, y ~ U[−1, 1], K = 2⌊√N/2⌋·… as the default ReLU widths give\n")
+    rows = []
+    for n in ns:
+        K = fnn.two_hidden_architecture(n, 1, 1).widths[1] // 2
+        K -= K % 2
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            t = np.sort(rng.standard_normal(n))
+            nw = -(-n // K)
+            win = _core.make_windows(t, nw, K, 0.9)
+            S = (win.T - win.L[:, None]) / (win.R - win.L)[:, None]
+            Y = np.zeros((nw, K))
+            Y[win.real] = rng.uniform(-1, 1, n)[win.src[win.real]]
+            for st in ("fixed-free", "balance", "match", "greedy"):
+                if st == "fixed-free":
+                    B = _core._requirements(S, Y / 2 * np.where(np.arange(K) % 2 == 0, 1, -1), 0.25)
+                    rows.append((n, K, seed, "max requirement B (lower bound)", "", "", "", f"{np.max(B):.2e}", ""))
+                    continue
+                zz = _core.fit_zigzag(S, Y, 2.0, 0.25, st, relu_proxy=True)
+                a = np.abs(zz.G)
+                p = np.percentile(a, [50, 90, 99, 100])
+                rows.append((n, K, seed, st, *(f"{v:.2e}" for v in p), f"{zz.mass * 2.0**-52:.1e}"))
+    _table(["N", "K", "seed", "rule", "median", "90 %", "99 %", "max", "predicted ReLU error"], rows)
+
+
 def figure(png):
     """Layer-1 windows and layer-2 zig-zags of a small 1-D example (hard-tanh core)."""
     import matplotlib
@@ -252,7 +282,7 @@ def figure(png):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["scaling", "imagenet", "curve", "figure"])
+    ap.add_argument("part", choices=["scaling", "imagenet", "curve", "figure", "ownership"])
     ap.add_argument("--ns", type=str, default=None, help="comma-separated N values")
     ap.add_argument("--png", type=str, default=None)
     a = ap.parse_args(argv)
@@ -264,6 +294,8 @@ def main(argv=None):
         curve(ns, a.png)
     elif a.part == "imagenet":
         imagenet()
+    elif a.part == "ownership":
+        ownership()
     else:
         figure(a.png or "docs/figures/yun_zigzag.png")
 
