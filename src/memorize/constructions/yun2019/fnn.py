@@ -532,7 +532,7 @@ def deep_architecture(n: int, dx: int, dy: int = 1, *, widths=None, activation="
     reference=_REF,
     aliases=("yun2019_prop34",),
     demo_max_n=400,
-    demo_options={"widths": (8, 24, 24, 8, 24, 24), "rescale": True},
+    demo_options={"widths": (4, 36, 36, 6, 36, 36), "rescale": True},
 )
 def yun2019_deep(
     X,
