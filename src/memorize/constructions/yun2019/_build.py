@@ -75,13 +75,38 @@ def chunk_rows_for(widths, d_in, d_out) -> int:
 
 
 def build_core(X, Y, *, n_win_max: int, K: int, act: Activation, V, mu, eta, strategy: str,
-               n_dir: int, rng, exact: bool, refit: bool, final_widths, d_out: int, method: str) -> Core:
+               n_dir: int, rng, exact: bool, refit: bool, final_widths, d_out: int, method: str,
+               n_trials: int = 1) -> Core:
     """Fit the core to ``X`` (n, d) and ``Y`` (n, k) (already checked, |Y| ≤ V/2)."""
     n, d = X.shape
     k = Y.shape[1]
     n_win = max(1, -(-n // K))
     assert n_win <= n_win_max
-    u, order, ts_f, score = _core.choose_direction(X, n_dir, rng, exact, n_win)
+    if exact or n_trials <= 1:
+        u, order, ts_f, score = _core.choose_direction(X, n_dir, rng, exact, n_win)
+    else:
+        # The float64 error is heavy-tailed over directions: fit the zig-zags of the first output
+        # on the best few directions (analytic positions, no layer-1 pass) and keep the one with
+        # the smallest predicted cancellation.
+        cands = _core.choose_direction(X, n_dir, rng, exact, n_win, keep=n_trials)
+        best = None
+        for u_c, order_c, ts_c, score_c in cands:
+            if n > 1 and not (np.min(np.diff(ts_c)) > 256 * _EPS * max(float(np.max(np.abs(ts_c))), 1e-300)):
+                continue
+            w_c = _core.make_windows(ts_c, n_win, K, float(eta))
+            S_c = (w_c.T - w_c.L[:, None]) / (w_c.R - w_c.L)[:, None]
+            Y_c = np.zeros((n_win, K))
+            Y_c[w_c.real] = Y[order_c, 0][w_c.src[w_c.real]]
+            try:
+                zz = _core.fit_zigzag(S_c, Y_c, V, mu, strategy, relu_proxy=act.name != "hardtanh")
+            except AssumptionError:
+                continue
+            if best is None or zz.mass < best[0]:
+                best = (zz.mass, u_c, order_c, ts_c, score_c)
+        if best is None:
+            u, order, ts_f, score = cands[0]
+        else:
+            _, u, order, ts_f, score = best
     if exact:
         Xe = _exact.to_exact_array(X)
         ue = _exact.to_exact_array(u)

@@ -72,14 +72,15 @@ def _window_score(ts: np.ndarray, bounds: np.ndarray) -> float:
     return float(np.max(span / mins))
 
 
-def choose_direction(X: np.ndarray, n_dir: int, rng: np.random.Generator, exact: bool, n_win: int):
-    """Draw ``n_dir`` random directions; keep the one whose windows need the smallest slopes.
+def choose_direction(X: np.ndarray, n_dir: int, rng: np.random.Generator, exact: bool, n_win: int, keep: int = 1):
+    """Draw ``n_dir`` random directions; rank them by the slopes their windows need.
 
-    Returns ``(u, order, t_sorted)`` with ``u`` float64 (integer-valued in exact mode).
+    Returns ``(u, order, t_sorted, score)`` of the best direction (``u`` float64, integer-valued
+    in exact mode), or with ``keep > 1`` a list of the ``keep`` best, best first.
     """
     n, d = X.shape
     bounds = _balanced_bounds(n, n_win)
-    best = None
+    cands = []
     for _ in range(max(1, n_dir)):
         w = rng.standard_normal(d)
         if exact:
@@ -92,9 +93,11 @@ def choose_direction(X: np.ndarray, n_dir: int, rng: np.random.Generator, exact:
         order = np.argsort(t, kind="stable")
         ts = t[order]
         score = _window_score(ts, bounds)
-        if best is None or score < best[0]:
-            best = (score, w, order, ts)
-    return best[1], best[2], best[3], best[0]
+        cands.append((score, len(cands), w, order, ts))
+        cands.sort(key=lambda c: (c[0], c[1]))
+        del cands[max(1, keep):]
+    out = [(c[2], c[3], c[4], c[0]) for c in cands]
+    return out if keep > 1 else out[0]
 
 
 @dataclass

@@ -157,11 +157,23 @@ def _common(V_default, mu, eta, strategy, n_directions, n, exact):
     if not (float(mu) > 0):
         raise ArgumentError(f"mu: the saturation margin must be positive, got {mu}")
     if n_directions is None:
-        n_directions = int(max(2, min(16, 2_000_000 // max(n, 1))))
+        n_directions = 16
     if isinstance(n_directions, bool) or not isinstance(n_directions, (int, np.integer)) or n_directions < 1:
         raise ArgumentError(f"n_directions: expected a positive integer, got {n_directions!r}")
     mu_x = _exact.exact_scalar(Fraction(mu).limit_denominator(1 << 20)) if exact else float(mu)
     return int(n_directions), mu_x
+
+
+def _trials(n_trials, n: int, n_dir: int) -> int:
+    """Directions whose zig-zags are fitted to compare predicted errors (default: all drawn).
+
+    The predicted error varies about tenfold between random directions (heavy tail), and a fit
+    costs about one sort of the data, so trying all 16 is the cheapest precision there is."""
+    if n_trials is None:
+        n_trials = n_dir
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
+        raise ArgumentError(f"n_trials: expected a positive integer, got {n_trials!r}")
+    return int(min(n_trials, n_dir))
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,6 +197,7 @@ def yun2019_two_hidden(
     rescale: bool = False,
     strategy: str = "auto",
     n_directions: int | None = None,
+    n_trials: int | None = None,
     refit: bool = True,
     eta: float = 0.9,
     mu: float = 0.25,
@@ -211,8 +224,11 @@ def yun2019_two_hidden(
         How layer-2 nodes take turns owning positions (see Notes); "auto" builds both and keeps
         the one with the smaller cancellation mass.
     n_directions : int, optional
-        Random projection directions to try (the one needing the smallest slopes is kept).
-        Default 16, fewer above N = 1.25·10⁵ (at least 2).
+        Random projection directions to draw (default 16); they are ranked by the slopes their
+        windows need.
+    n_trials : int, optional
+        How many of the best-ranked directions get their zig-zags fitted; the one with the
+        smallest predicted float64 cancellation is kept. Default: all of them.
     refit : bool, default True
         Fit layer 2 to the positions the float64 layer 1 actually computes (float64 only).
     eta, mu : float
@@ -286,7 +302,7 @@ def yun2019_two_hidden(
     core = _build.build_core(
         data.X, data.Y, n_win_max=d1h, K=K, act=act, V=V, mu=mu_x, eta=eta, strategy=strategy,
         n_dir=n_dir, rng=as_rng(rng), exact=exact, refit=refit, final_widths=(d1, d2), d_out=k,
-        method="yun2019_two_hidden",
+        method="yun2019_two_hidden", n_trials=_trials(n_trials, n, n_dir),
     )
     info = core.info
     values = info.pop("_values")
@@ -311,19 +327,20 @@ def yun2019_two_hidden(
 # --------------------------------------------------------------------------------------------
 # Proposition 3.2
 # --------------------------------------------------------------------------------------------
-def class_codes(C: int, exact: bool):
-    """Dyadic class codes ρ_c = (c − (C−1)/2)·Δ in [−1, 1], Δ the largest power of 2 ≤ 2/(C−1).
+def class_codes(C: int, exact: bool, half_range: int = 1):
+    """Dyadic class codes ρ_c = (c − (C−1)/2)·Δ in [−h, h], Δ the largest power of 2 ≤ 2h/(C−1).
 
     Dyadic codes and a power-of-two gain M = 4/Δ make every decoder bias an integer, so the
     ReLU decoder's saturated pairs cancel exactly in float64 (see docs/yun2019_classifier.md).
     """
     if C <= 1:
-        delta = Fraction(2)
+        delta = Fraction(2 * half_range)
     else:
+        top = Fraction(2 * half_range, C - 1)
         e = 0
-        while Fraction(2, C - 1) < Fraction(2) ** e:
+        while top < Fraction(2) ** e:
             e -= 1
-        while Fraction(2) ** (e + 1) <= Fraction(2, C - 1):
+        while Fraction(2) ** (e + 1) <= top:
             e += 1
         delta = Fraction(2) ** e
     rho = [(Fraction(c) - Fraction(C - 1, 2)) * delta for c in range(C)]
@@ -349,6 +366,7 @@ def yun2019_classifier(
     classes=None,
     strategy: str = "auto",
     n_directions: int | None = None,
+    n_trials: int | None = None,
     refit: bool = True,
     eta: float = 0.9,
     mu: float = 0.25,
@@ -369,7 +387,7 @@ def yun2019_classifier(
     activation : "relu", "hardtanh" or Activation, default "relu"
     classes : array_like, optional
         The class list (fixes the output order and dimension).
-    strategy, n_directions, refit, eta, mu, rng, exact
+    strategy, n_directions, n_trials, refit, eta, mu, rng, exact
         As in :func:`yun2019_two_hidden` (they configure the scalar core).
 
     Returns
@@ -417,7 +435,9 @@ def yun2019_classifier(
     f = _factor(act)
     d1h, d2h = d1 // f, d2 // f
     K = 2 * (d2h // 2)
-    rho, delta = class_codes(C, exact)
+    # codes fill the owners' whole linear range |τ| = |ρ|/V ≤ 1: twice the spacing of codes in
+    # [−1, 1] for levels only (1 + μ + 1)/(1 + μ + ½) ≈ 1.3 times larger
+    rho, delta = class_codes(C, exact, half_range=2)
     # Bump half-width β = MΔ/2 = 8: exactly 1 for M|r − ρ_c| ≤ 7, exactly 0 for ≥ 9, so the core
     # may err by up to 7/M = 7Δ/16 (the paper's M = 4/Δ, β = 2 allows Δ/4).
     if exact:
@@ -431,7 +451,7 @@ def yun2019_classifier(
     core = _build.build_core(
         data.X, codes, n_win_max=d1h, K=K, act=act, V=V, mu=mu_x, eta=eta, strategy=strategy,
         n_dir=n_dir, rng=as_rng(rng), exact=exact, refit=refit, final_widths=(d1, d2, d3), d_out=C,
-        method="yun2019_classifier",
+        method="yun2019_classifier", n_trials=_trials(n_trials, n, n_dir),
     )
     info = core.info
     r_vals = info.pop("_values")
