@@ -219,7 +219,7 @@ def ownership(ns=(10_000, 100_000), seeds=(0, 1, 2)):
             S = (win.T - win.L[:, None]) / (win.R - win.L)[:, None]
             Y = np.zeros((nw, K))
             Y[win.real] = rng.uniform(-1, 1, n)[win.src[win.real]]
-            for st in ("fixed-free", "balance", "match", "greedy"):
+            for st in ("fixed-free", "balance", "match", "greedy", "balance-nc", "match-nc", "greedy-nc"):
                 if st == "fixed-free":
                     B = _core._requirements(S, Y / 2 * np.where(np.arange(K) % 2 == 0, 1, -1), 0.25)
                     rows.append((n, K, seed, "max requirement B (lower bound)", "", "", "", f"{np.max(B):.2e}", ""))

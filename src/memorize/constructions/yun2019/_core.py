@@ -29,6 +29,9 @@ __all__ = ["Windows", "smallest_pair", "choose_direction", "make_windows", "fit_
 
 _EPS = 2.0**-52
 
+#: Ownership rules tried by ``strategy="auto"``; "-nc" turns off the boundary carry.
+STRATEGIES = ("greedy", "match", "balance", "greedy-nc", "match-nc", "balance-nc")
+
 
 def smallest_pair(n: int, unit1: int, unit2: int) -> tuple[int, int]:
     """Smallest ``(a, b)`` with ``4ab ≥ n`` minimising ``unit1·a + unit2·b`` (ties: larger a)."""
@@ -218,6 +221,8 @@ def _requirements(S, TT, mu):
 
 
 def _assign(S_f, TT_f, B_f, strategy):
+    carry = not strategy.endswith("-nc")
+    strategy = strategy[:-3] if not carry else strategy
     """Ownership in float64: perm[j, m] = node. Returns perm and the float chain for scoring."""
     nw, K = S_f.shape
     half = K // 2
@@ -246,6 +251,13 @@ def _assign(S_f, TT_f, B_f, strategy):
                 kn = np.argsort(-acc[team], kind="stable")
                 kp = np.argsort(logg[j, pos], kind="stable")
             perm[j, pos[kp]] = team[kn]
+        if carry and j > 0:
+            # A tiny gap between windows j−1 and j makes the last position of j−1 shrink a level
+            # by ≈ gap/width and the first position of j grow it by ≈ width/gap; one node taking
+            # both cancels the two factors (same team: K is even).
+            a = perm[j - 1, K - 1]
+            ma = int(np.nonzero(perm[j] == a)[0][0])
+            perm[j, ma], perm[j, 0] = perm[j, 0], a
         inv = np.empty(K, dtype=np.int64)
         inv[perm[j]] = np.arange(K)
         bound = (B_f[j, inv] - p) / q
@@ -361,7 +373,7 @@ def fit_zigzag(S, Y, V, mu, strategy: str = "auto", close_end: bool = False, rel
     S_f = _exact.to_float_array(S) if exact else S
     TT_f = _exact.to_float_array(TT) if exact else TT
     B_f = _exact.to_float_array(B) if exact else B
-    strategies = ("greedy", "match", "balance") if strategy == "auto" else (strategy,)
+    strategies = STRATEGIES if strategy == "auto" else (strategy,)
     best = None
     for st in strategies:
         perm = _assign(S_f, TT_f, B_f, st)

@@ -150,8 +150,8 @@ def classifier_architecture(n: int, dx: int, dy: int = 2, *, widths=None, activa
 
 
 def _common(V_default, mu, eta, strategy, n_directions, n, exact):
-    if strategy not in ("auto", "greedy", "match", "balance"):
-        raise ArgumentError(f"strategy: expected 'auto', 'greedy', 'match' or 'balance', got {strategy!r}")
+    if strategy != "auto" and strategy not in _core.STRATEGIES:
+        raise ArgumentError(f"strategy: expected 'auto' or one of {_core.STRATEGIES}, got {strategy!r}")
     if not (0 < float(eta) < 1):
         raise ArgumentError(f"eta: the ramp ends must lie strictly inside the gaps, 0 < eta < 1; got {eta}")
     if not (float(mu) > 0):
