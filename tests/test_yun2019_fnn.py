@@ -285,3 +285,31 @@ def test_demo_style_digits_value_labels():
     assert memorize.verify(net, X, y).ok
     net = memorize.build("yun2019_classifier", X, y.astype(int))
     assert memorize.verify(net, X, y.astype(int)).max_error == 0
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "match", "balance", "greedy-nc", "match-nc", "balance-nc"])
+def test_every_ownership_rule_memorizes_exactly(strategy):
+    X, y = _data(48, 3, 1, 12)
+    net = fnn.yun2019_two_hidden(X, y, strategy=strategy, exact=True)
+    assert net.meta["strategy"] == strategy
+    assert memorize.verify(net, X, y).max_error == 0
+
+
+def test_auto_keeps_smallest_predicted_cancellation():
+    X, y = _data(3000, 4, 1, 13)
+    auto = fnn.yun2019_two_hidden(X, y, n_directions=1)
+    masses = [fnn.yun2019_two_hidden(X, y, n_directions=1, strategy=s).meta["cancellation_mass"]
+              for s in ("greedy", "match", "balance", "greedy-nc", "match-nc", "balance-nc")]
+    assert auto.meta["cancellation_mass"] == pytest.approx(min(masses), rel=0.5)
+    with pytest.raises(ArgumentError):
+        fnn.yun2019_two_hidden(X, y, n_trials=0)
+
+
+def test_more_directions_do_not_hurt_predicted_error():
+    X, y = _data(5000, 6, 1, 14)
+    one = fnn.yun2019_two_hidden(X, y, n_directions=16, n_trials=1)
+    many = fnn.yun2019_two_hidden(X, y, n_directions=16, n_trials=16)
+    # the trial set contains the single best-ranked direction, so the kept one is never worse
+    # (up to the refit to the float64 layer 1)
+    assert many.meta["cancellation_mass"] <= 1.5 * one.meta["cancellation_mass"]
+    assert memorize.verify(many, X, y).ok
