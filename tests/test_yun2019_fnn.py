@@ -204,7 +204,8 @@ def test_class_codes_dyadic_and_spaced():
         rho, delta = fnn.class_codes(C, exact=False)
         assert len(rho) == C and max(np.abs(rho)) <= 1
         assert C == 1 or np.allclose(np.diff(rho), delta)
-        assert delta > (1.0 / (C - 1) if C > 1 else 0)  # at least half of 2/(C−1)
+        assert delta > 1.0 / (C + 1)  # at least half of 2/(C+1)
+        assert C == 1 or max(np.abs(rho)) <= 1 - delta
         assert np.log2(delta) == int(np.log2(delta))
 
 

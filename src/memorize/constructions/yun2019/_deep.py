@@ -218,11 +218,13 @@ def build_deep_ht(X, Y, D, starts, *, V, mu, eta, strategy, rng, exact, n_dir, m
             else:
                 W[L1][cc, rows] = vv
                 b[L1][cc] = b[L1][cc] - V
-    # output: acc/κ + (m − 1)V
+    # output: acc/κ + (m' − 1)V, m' the pairs that hold points (an empty pair has zero weights
+    # and outputs 0, not −V)
+    used = int(np.count_nonzero(np.diff(bounds) > 0))
     for cc in range(dy):
         if has_acc[L1 - 1]:
             W[L1][cc, acc_idx(L1) + cc] = (Fraction(1) / kappa) if exact else 1.0 / kappa
-        b[L1][cc] = b[L1][cc] + (m - 1) * V
+        b[L1][cc] = b[L1][cc] + (used - 1) * V
     layers = [Dense(W[i], b[i], hardtanh) for i in range(L1)] + [Dense(W[L1], b[L1], identity)]
     info["direction"] = [float(x) for x in u]
     info["kappa"] = float(kappa)

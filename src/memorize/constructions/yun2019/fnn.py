@@ -328,15 +328,17 @@ def yun2019_two_hidden(
 # Proposition 3.2
 # --------------------------------------------------------------------------------------------
 def class_codes(C: int, exact: bool, half_range: int = 1):
-    """Dyadic class codes ρ_c = (c − (C−1)/2)·Δ in [−h, h], Δ the largest power of 2 ≤ 2h/(C−1).
+    """Dyadic class codes ρ_c = (c − (C−1)/2)·Δ in [−h + Δ, h − Δ], Δ the largest power of 2 ≤ 2h/(C+1).
 
     Dyadic codes and a power-of-two gain M = 4/Δ make every decoder bias an integer, so the
     ReLU decoder's saturated pairs cancel exactly in float64 (see docs/yun2019_classifier.md).
     """
     if C <= 1:
-        delta = Fraction(2 * half_range)
+        delta = Fraction(half_range)
     else:
-        top = Fraction(2 * half_range, C - 1)
+        # (C − 1)Δ/2 ≤ h − Δ: a margin of one spacing to ±h keeps every ReLU decoder bias
+        # negative (the exact-cancellation argument below needs it)
+        top = Fraction(2 * half_range, C + 1)
         e = 0
         while top < Fraction(2) ** e:
             e -= 1
