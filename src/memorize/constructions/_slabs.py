@@ -40,6 +40,7 @@ __all__ = [
     "AffineHull",
     "SlabSet",
     "split_groups",
+    "group_size_limit",
     "affine_hull",
     "fit_hyperplane",
     "fit_hyperplanes",
@@ -198,6 +199,18 @@ class AffineHull:
     @property
     def full(self) -> bool:
         return self.basis is None
+
+
+def group_size_limit(n: int, d: int, hull: "AffineHull | None") -> int:
+    """Largest group size that can work: d, or the hull's dimension r when the data are flat.
+
+    r + 1 points in general position inside an r-dimensional hull span it, so any hyperplane
+    through them holds every point; groups of r leave a direction free. With n ≤ d every point
+    fits in one group (there is no other point to avoid), so d is kept.
+    """
+    if hull is None or hull.dim >= d or n <= d:
+        return max(1, d)
+    return max(1, hull.dim)
 
 
 def _float_rank_tol(s: np.ndarray, shape) -> float:
@@ -411,7 +424,8 @@ def fit_hyperplanes(X: np.ndarray, groups, *, rng=None, basis=None, exact: bool 
         g = gen.standard_normal((len(which), d)) if basis is None else gen.standard_normal((len(which), basis.shape[1])) @ basis.T
         for _ in range(2):
             g = g - np.einsum("gkd,gk->gd", Q, np.einsum("gkd,gd->gk", Q, g))
-        g /= np.linalg.norm(g, axis=1, keepdims=True)
+        nrm = np.linalg.norm(g, axis=1, keepdims=True)
+        g = np.divide(g, nrm, out=np.zeros_like(g), where=nrm > 0)  # zero only when no direction is left
         U[which] = g
         c[which] = np.einsum("gd,gd->g", g, mean)
         ranks[which] = keep.sum(axis=1)

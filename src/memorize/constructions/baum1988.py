@@ -19,7 +19,7 @@ from ..errors import LabelError
 from ..network import Dense, Network
 from ..registry import Architecture, register
 from ..verify import check_self
-from ._slabs import _HULL_SVD_MAX, affine_hull, build_slabs, split_groups
+from ._slabs import _HULL_SVD_MAX, affine_hull, build_slabs, group_size_limit, split_groups
 
 __all__ = ["baum1988", "architecture"]
 
@@ -122,7 +122,7 @@ def baum1988(X, y, *, rng=None, exact: bool = False) -> Network:
         hull = affine_hull(data.X, exact=True)
     elif n * d * min(n, d) <= _HULL_SVD_MAX:
         hull = affine_hull(data.X, rng=gen)
-    size = max(1, min(d, d if hull is None else hull.dim))
+    size = group_size_limit(n, d, hull)
     planned = _planned_groups(n, d)
     if P.size:
         need = -(-P.size // size)

@@ -22,7 +22,7 @@ from ..errors import ArgumentError, ConstructionError
 from ..network import Dense, Network
 from ..registry import Architecture, register
 from ..verify import check_self, default_tol
-from ._slabs import _HULL_SVD_MAX, _rref, U_FP, affine_hull, build_slabs, fit_hyperplane, rounding_bound, slab_values, split_groups
+from ._slabs import _HULL_SVD_MAX, _rref, U_FP, affine_hull, build_slabs, group_size_limit, fit_hyperplane, rounding_bound, slab_values, split_groups
 
 __all__ = ["bubeck2020", "architecture"]
 
@@ -302,7 +302,7 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
         hull = affine_hull(data.X, exact=True)
     elif n * d * min(n, d) <= _HULL_SVD_MAX:
         hull = affine_hull(data.X, rng=gen)
-    size = max(1, min(d, d if hull is None else hull.dim))
+    size = group_size_limit(n, d, hull)
     if grouping not in ("labels", "random"):
         raise ArgumentError(f"grouping: expected 'labels' or 'random', got {grouping!r}")
     groups = _order_groups(n, size, data.Y - (data.Y.min(axis=0) + data.Y.max(axis=0)) / 2, grouping, gen)
