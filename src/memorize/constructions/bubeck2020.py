@@ -240,7 +240,7 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
     optimize : bool, default True
         float64 only: after grouping, swap points between the groups with the smallest δ and
         other groups while that raises the smallest δ (a local search of at most 8·G candidate
-        fits). Larger δ means smaller weights and a smaller float64 error.
+        fits, fewer when N·d is large). Larger δ means smaller weights and a smaller float64 error.
     rng : None, int or numpy.random.Generator
         Seeds the grouping and the normals of under-full groups (``None`` means seed 0).
     exact : bool, default False
@@ -382,7 +382,7 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
             a = Xw @ st["u"] - st["c"]
             rho = 2.0 * float(slabs.rounding[g] + slabs.residuals[g])
             st["bind"] = _eps_delta_float(a, Xw @ st["V"].T + st["t"], st["grp"], rho)[3]
-        swaps = _improve(Xw, T, state, gen, hull.basis if hull is not None else None, xnorm, max_evals=max(200, 8 * G))
+        swaps = _improve(Xw, T, state, gen, hull.basis if hull is not None else None, xnorm, max_evals=max(50, min(8 * G, int(4e8 / (n * d + 50 * d * d)))))
         groups_final = [st["grp"] for st in state]
         normals = np.array([st["u"] for st in state])
         offsets = np.array([st["c"] for st in state])
