@@ -302,7 +302,7 @@ def _null_vector_lu(D: np.ndarray, gen: np.random.Generator):
     """A null vector of the (k × d) difference matrix D (k < d) from one LU of a k × k block.
 
     Random d − k free coordinates, the k others solved from a random column subset; one step of
-    iterative refinement. About 3× cheaper than the Gram route for large groups. Returns None
+    iterative refinement. About 2× cheaper than the Gram route for large groups. Returns None
     when the block is singular or the refined residual is not at the rounding level (the caller
     then uses the rank-revealing Gram route).
     """
