@@ -207,7 +207,7 @@ def error_figure(rows, outdir):
     ax.set_xlabel("N")
     ax.set_ylabel("max |f(x_i) − y_i| (float64)")
     ax.legend(fontsize=7)
-    ax.set_title("float64 error of the slab memorizers (baum1988 and hard-tanh: exactly 0)")
+    ax.set_title("float64 error of the slab memorizers\n(baum1988 and hard-tanh: exactly 0)", fontsize=10)
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "slabs_error.png"), dpi=110)
     plt.close(fig)
