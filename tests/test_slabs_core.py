@@ -138,8 +138,8 @@ def test_hashed_unique_rows_equals_sorting(n, d, levels, seed):
 
     rng = np.random.default_rng(seed)
     X = rng.integers(0, levels, (n, d)).astype(float) + 0.0
-    a = data._unique_rows_hashed(X)
-    b = data._unique_rows_sorted(X)
+    a = data.unique_rows(X)
+    b = data._void_unique(X)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 

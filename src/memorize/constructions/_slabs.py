@@ -26,6 +26,7 @@ points happens in float64 only, when two points are closer than the rounding lev
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -106,7 +107,7 @@ def _exact_null_vector(D: np.ndarray, dim: int, rng: np.random.Generator) -> np.
         z[j] = -sum((R[i, k] * z[k] for k in free), 0)
     den = 1
     for v in z:
-        den = den * Fraction(v).denominator // np.gcd(den, Fraction(v).denominator)
+        den = math.lcm(den, Fraction(v).denominator)  # np.gcd overflows on big Python ints
     return _exact.to_exact_array(np.array([Fraction(v) * den for v in z], dtype=object))
 
 
