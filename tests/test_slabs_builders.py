@@ -165,3 +165,13 @@ def test_data_not_modified_and_deterministic():
     b = memorize.build("bubeck2020", X, y, rng=5)
     assert np.array_equal(X, X0) and np.array_equal(y, y0)
     assert all(np.array_equal(la.weight, lb.weight) for la, lb in zip(a.layers, b.layers))
+
+
+def test_low_dimensional_offset_data_terminates_and_is_memorized():
+    # Regression: 2-D points around (100, 100) once sent _repair into an endless loop when its
+    # two float rank tests disagreed (found through scikit-learn's estimator checks).
+    rng = np.random.default_rng(0)
+    for n in (20, 50):
+        X, y = rng.normal(loc=100, size=(n, 2)), rng.integers(0, 3, n)
+        net = memorize.build("yun2019_one_hidden", X, y)
+        assert memorize.verify(net, X, y).ok

@@ -634,6 +634,11 @@ def _repair(X, grp, *, gen, basis, exact, xnorm, tol_factor, hull_dim, allow_dep
         if rank != len(members) - 1 and not dependent_ok:
             keep = _independent_subset(P, exact)
             drop = sorted(set(range(len(members))) - set(keep))
+            if not drop:
+                # the two float rank tests (SVD of the centred group, pivoted QR of differences)
+                # can disagree near their thresholds: release the last member so the loop ends
+                drop = [len(members) - 1]
+                keep = list(range(len(members) - 1))
             released.extend(members[i] for i in drop)
             members = [members[i] for i in keep]
             continue
