@@ -148,8 +148,12 @@ def architecture(n: int, dx: int, dy: int = 1, *, n_classes: int | None = None, 
     params = plan.dense_params(dx, ws)
     nnz = _structural_nonzeros(N, dx, sh, ell)
     rho = sh["n"] + ell
-    zb = int(z_bits) if z_bits is not None else 86 + int(math.log2(max(dx, 1)))
-    bits = max(sh["S"] * rho + zb + 1 if sh["S"] < N else sh["S"] * rho + 1, zb)
+    # Largest weight: the block integers (S·ρ bits) and, in the grouped lookup, the products
+    # K·T of a jump height and a threshold of z; z carries the input precision (≈ 80 bits for
+    # generic float64 data: 53-bit mantissas, their exponent spread and a 16-bit direction).
+    zb = int(z_bits) if z_bits is not None else 80
+    grouped = sh["lookup"] == "grouped" and sh["S"] < N
+    bits = max(sh["S"] * rho + (zb if grouped else 0), zb + 1)
     notes = (f"S={sh['S']} points per block, q={sh['q']} bits per layer, n={sh['n']} key bits, ell={ell} label bits, "
              f"{sh['lookup']} lookup (width budget {sh['W2']}); W^2 L^2 = {max(ws) ** 2 * len(ws) ** 2}")
     return Architecture("yang2026", dx, tuple(ws), 1, params, residual=False, activation="relu",
@@ -162,27 +166,29 @@ def _structural_nonzeros(N, dx, sh, ell) -> int:
     B = -(-N // S)
     lp = plan.plan_lookup(B - 1, W2, kind)
     total = dx + 1  # φ1
-    v_live = False
+    # V's linear form over the current layer: number of terms, and whether it has a constant
+    v_terms, v_const = 0, True
     prev_w = 1
 
+    def carry_v():
+        return v_terms + (1 if v_const else 0) if v_terms else 0
+
     def flat_layer(r):
-        nonlocal v_live, prev_w, total
-        total += 1 + (1 if v_live else 0) + 2 * r * 2  # z carry (no bias); V carry; steps: weight + bias
-        v_live = True
-        prev_w = 1 + 1 + 2 * r
+        nonlocal v_terms, v_const, prev_w, total
+        cv = carry_v()
+        total += 1 + cv + 4 * r  # z carry; V carry; each step unit: weight on z + bias
+        v_terms, v_const = (1 if cv else 0) + 2 * r, not cv
+        prev_w = 1 + (1 if cv else 0) + 2 * r
 
     def module(G, Wg):
-        nonlocal v_live, prev_w, total
-        vz = prev_w  # the z and V forms read at most all previous units
-        # layer A: z carry 1 (+ V carry reads V's form), group indicators weight + bias
-        vform = prev_w - 1 if v_live else 0
-        total += 1 + (vform if v_live else 0) + 4 * (G - 1)
-        # layer B: z carry 1; V+base reads V carry and every e (2 units each) + bias;
-        # each slot unit reads z and every e (2 units) + bias (+ A)
-        total += 1 + ((1 if v_live else 0) + 2 * (G - 1) + 1) + Wg * 2 * (1 + 2 * (G - 1) + 1)
-        v_live = True
+        nonlocal v_terms, v_const, prev_w, total
+        cv = carry_v()
+        total += 1 + cv + 4 * (G - 1)  # layer A
+        # layer B: z carry; V + base(e) reads V and every e (2 units each) + bias;
+        # each of the 2·Wg slot units reads z and every e, plus a bias
+        total += 1 + ((1 if cv else 0) + 2 * (G - 1) + (0 if cv else 1)) + 2 * Wg * (1 + 2 * (G - 1) + 1)
+        v_terms, v_const = 1 + 2 * Wg, False
         prev_w = 2 + 2 * Wg
-        del vz
 
     for _ in range(lp.full_modules):
         if kind == "flat":
@@ -194,15 +200,15 @@ def _structural_nonzeros(N, dx, sh, ell) -> int:
             flat_layer(lp.tail[1])
         else:
             module(lp.tail[1], lp.k)
-    return total + _extraction_nonzeros(S, n, ell, q, v_live, prev_w, lp)
+    return total + _extraction_nonzeros(S, n, ell, q, v_terms, prev_w, lp)
 
 
-def _extraction_nonzeros(S, n, ell, q, v_live, prev_w, lp) -> int:
+def _extraction_nonzeros(S, n, ell, q, v_terms, prev_w, lp) -> int:
     # The extraction stage's structure is regular enough to count from the schedule; the
     # first layer reads V's form (all units of the last lookup layer but z).
     layers = plan.extraction_layers(S, n, ell, q)
     total = 0
-    x_terms = (prev_w - 1) if v_live else 0
+    x_terms = v_terms
     acc_terms = 0
     prev = None
     for lay in layers:
