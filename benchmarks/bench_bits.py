@@ -149,6 +149,25 @@ def crossover(a, b, method, knobs, field):
     return None
 
 
+def float_cast_curve():
+    """Points lost by ``net.astype(float64)`` vs the largest weight, on integer-grid data (so
+    that the input precision does not already exceed 53 bits) with growing block size."""
+    rng = np.random.default_rng(5)
+    flat = rng.choice(1024 * 1024, size=1000, replace=False)
+    X = np.stack([flat // 1024, flat % 1024], axis=1).astype(np.float64)
+    y = rng.integers(0, C, len(X))
+    out = []
+    for S in (1, 2, 3, 4, 6, 8, 12, 16, 24):
+        net = memorize.build("vardi2022", X, y, block_size=S)
+        assert verify(net, X, y).max_error == 0
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            frep = verify(net.astype(np.float64), X, y)
+        out.append(dict(S=S, bits=net.max_weight_bits, block_bits=net.meta["block_bits"], lost=frep.n_failed,
+                        N=len(X)))
+    return out
+
+
 def fmt(x, nd=2):
     return f"{x:.{nd}f}"
 
@@ -209,16 +228,23 @@ def main(argv=None):
         cross[label] = (cn, cp)
         emit(f"| {label} | {cn if cn else '> 10⁹'} | {cp if cp else '> 10⁹'} |")
     emit("")
+    curve = float_cast_curve()
+    emit("### float64 cast of an exact network (N = 1000 integer-grid points in [0, 1024)², C = 10, vardi2022)\n")
+    emit("| block size S | block bits S·(n+ℓ) | max weight bits | points lost by `net.astype(np.float64)` |")
+    emit("|---|---|---|---|")
+    for r in curve:
+        emit(f"| {r['S']} | {r['block_bits']} | {r['bits']} | {r['lost']}/{r['N']} |")
+    emit("")
     text = "\n".join(lines)
     print(text)
     if args.out:
         with open(args.out, "w") as fh:
             fh.write(text + "\n")
     if args.figures:
-        figures(rows, ext, args.figures)
+        figures(rows, ext, args.figures, curve)
 
 
-def figures(rows, ext, outdir):
+def figures(rows, ext, outdir, curve):
     try:
         import matplotlib
 
@@ -247,7 +273,9 @@ def figures(rows, ext, outdir):
     ax[0].set_title("Sub-linear size: parameters vs N")
     for (label, _, _), mk in zip(SETTINGS, "osd"):
         built = [r for r in rows if r["setting"] == label]
-        ax[1].plot([r["bits"] for r in built], [r["float_lost"] / r["N"] for r in built], mk + "-", label=label)
+        ax[1].plot([r["bits"] for r in built], [r["float_lost"] / r["N"] for r in built], mk, label=f"ball data: {label}")
+    ax[1].plot([r["bits"] for r in curve], [r["lost"] / r["N"] for r in curve], "k^-",
+               label="integer-grid data, vardi2022, S = 1…24")
     ax[1].axvline(53, color="k", ls="--", lw=0.8)
     ax[1].set_xscale("log")
     ax[1].set_xlabel("largest weight (bits)")
