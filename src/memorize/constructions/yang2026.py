@@ -263,32 +263,27 @@ def _integer_coordinates(X: np.ndarray) -> tuple[np.ndarray, int]:
     return np.asarray(Dx, dtype=object), D0
 
 
-def _closest_pairs(X: np.ndarray, Dx: np.ndarray, radius2_num: int | None):
-    """Exact smallest squared distance (in D0 units) and its pair; with ``radius2_num``, also
-    every pair whose exact squared distance is below it."""
+def _closest_pair(X: np.ndarray, Dx: np.ndarray):
+    """Exact smallest squared distance (in units of 1/D0²) and its pair.
+
+    A k-d tree finds the float nearest-neighbour distance; every pair within a hair of it is
+    re-measured in integers, so float ties or rounding cannot pick the wrong pair.
+    """
     from scipy.spatial import cKDTree
 
-    n = X.shape[0]
-    if n < 2:
-        return None, None, []
+    if X.shape[0] < 2:
+        return None, None
     tree = cKDTree(X)
     dist, idx = tree.query(X, k=2)
     dmin = float(np.min(dist[:, 1]))
-    cand_r = dmin * (1 + 1e-9) + 1e-300
-    close = []
-    if radius2_num is not None:
-        D0 = None
-    pairs = tree.query_pairs(cand_r, output_type="ndarray")
+    pairs = tree.query_pairs(dmin * (1 + 1e-9) + 1e-300, output_type="ndarray")
     if pairs.size == 0:  # float rounding: fall back to the nearest-neighbour list
         i = int(np.argmin(dist[:, 1]))
         pairs = np.array([[min(i, idx[i, 1]), max(i, idx[i, 1])]])
     diff = Dx[pairs[:, 0]] - Dx[pairs[:, 1]]
-    d2 = np.array([sum(v * v for v in row) for row in diff], dtype=object)
-    j = int(np.argmin(np.asarray([float(v) for v in d2])))
-    # exact argmin among candidates (floats may tie)
-    best = min(range(len(d2)), key=lambda t: d2[t])
-    del j
-    return d2[best], (int(pairs[best, 0]), int(pairs[best, 1])), close
+    d2 = [sum(v * v for v in row) for row in diff]
+    best = min(range(len(d2)), key=d2.__getitem__)
+    return d2[best], (int(pairs[best, 0]), int(pairs[best, 1]))
 
 
 def _pairs_closer_than(X: np.ndarray, Dx: np.ndarray, D0: int, delta: Fraction) -> list:
@@ -691,7 +686,7 @@ def _build(X, y, *, width, depth, block_size, bits_per_layer, layers_per_key, lo
             raise AssumptionError(
                 f"X: points closer than delta = {float(delta):.6g} at index pairs {format_indices(pairs)}"
             )
-    d2, pair, _ = _closest_pairs(data.X, Dx, None)
+    d2, pair = _closest_pair(data.X, Dx)
     # ---- φ1: rescale into the unit ball and project to distinct integers ----------------------
     lo = np.min(data.X, axis=0)
     hi = np.max(data.X, axis=0)
