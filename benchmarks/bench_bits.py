@@ -72,6 +72,18 @@ def ball_points(n: int, seed: int) -> np.ndarray:
     return X
 
 
+def float_cast_lost(net, X, y):
+    """Points lost by ``net.astype(float64)``; every point when a weight overflows float64
+    (> 2^1024: the cast itself is refused with NonFiniteError)."""
+    try:
+        fnet = net.astype(np.float64)
+    except memorize.errors.NonFiniteError:
+        return len(X)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return verify(fnet, X, y).n_failed
+
+
 def baseline_forward(net, X) -> np.ndarray:
     """The straightforward exact evaluator: dense object matmul per layer, ReLU by np.where,
     Fraction(k, 1) turned into int after the first layer (as in the spec's measurements)."""
@@ -94,9 +106,7 @@ def run_built(ns, baseline_max_n):
             net = memorize.build(method, X, y, **knobs)
             tb = time.perf_counter() - t0
             rep = verify(net, X, y)
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                frep = verify(net.astype(np.float64), X, y)
+            float_lost = float_cast_lost(net, X, y)
             base = None
             if N <= baseline_max_n:
                 t0 = time.perf_counter()
@@ -108,7 +118,7 @@ def run_built(ns, baseline_max_n):
                              n=m["key_bits"], S=m["block_size"], q=m["bits_per_layer"], lookup=m["lookup"],
                              ratio=m["W2L2_over_Nn"], params=net.num_params, nnz=net.num_nonzero,
                              bits=net.max_weight_bits, build=tb, verify=rep.seconds, ok=rep.n_failed == 0 and rep.max_error == 0,
-                             float_lost=frep.n_failed, key_max=m["key_max"], delta=m["delta_unit_ball"],
+                             float_lost=float_lost, key_max=m["key_max"], delta=m["delta_unit_ball"],
                              baseline=base))
             r = rows[-1]
             print(f"  built N={N:>6} {label:36s} W={r['W']:>3} L={r['L']:>5} bits={r['bits']:>5} "
@@ -138,15 +148,27 @@ def extrapolate(a, b, ns):
     return out
 
 
-def crossover(a, b, method, knobs, field):
-    """Smallest N (on a 1/32-decade grid) where the architecture's ``field`` drops below N."""
-    for e in np.arange(2.0, 9.0 + 1e-9, 1 / 32):
-        N = int(round(10**e))
-        kmax = int(2 ** (a + b * math.log2(N)))
-        arch = memorize.registry.get(method).architecture(N, D, C, key_max=kmax, **knobs)
-        if getattr(arch, field) < N:
-            return N
-    return None
+def crossovers(a, b, top=7.0, step=1 / 16):
+    """For each setting, the N (on a ``step``-decade grid up to 10^top) from which the
+    architecture's nonzero / dense parameter count stays below N."""
+    grid = [int(round(10**e)) for e in np.arange(2.0, top + 1e-9, step)]
+    out = {}
+    for label, method, knobs in SETTINGS:
+        below_nnz, below_p = [], []
+        for N in grid:
+            kmax = int(2 ** (a + b * math.log2(N)))
+            arch = memorize.registry.get(method).architecture(N, D, C, key_max=kmax, **knobs)
+            below_nnz.append(arch.num_nonzero < N)
+            below_p.append(arch.num_params < N)
+
+        def first_stay(flags):
+            for i in range(len(flags)):
+                if all(flags[i:]):
+                    return grid[i]
+            return None
+
+        out[label] = (first_stay(below_nnz), first_stay(below_p))
+    return out
 
 
 def float_cast_curve():
@@ -157,13 +179,10 @@ def float_cast_curve():
     X = np.stack([flat // 1024, flat % 1024], axis=1).astype(np.float64)
     y = rng.integers(0, C, len(X))
     out = []
-    for S in (1, 2, 3, 4, 6, 8, 12, 16, 24):
+    for S in (1, 2, 3, 4, 6, 8, 12, 16, 24, 48):
         net = memorize.build("vardi2022", X, y, block_size=S)
         assert verify(net, X, y).max_error == 0
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            frep = verify(net.astype(np.float64), X, y)
-        out.append(dict(S=S, bits=net.max_weight_bits, block_bits=net.meta["block_bits"], lost=frep.n_failed,
+        out.append(dict(S=S, bits=net.max_weight_bits, block_bits=net.meta["block_bits"], lost=float_cast_lost(net, X, y),
                         N=len(X)))
     return out
 
@@ -188,6 +207,8 @@ def main(argv=None):
          "arithmetic (`memorize.verify`, error exactly 0).\n")
     rows = run_built(ns, args.baseline_max_n)
     emit("### Built networks\n")
+    emit("float64 cast: points lost by `verify(net.astype(np.float64), X, y)`; when a weight exceeds 2^1024 the "
+         "cast itself is refused (NonFiniteError) and every point counts as lost.\n")
     emit("| N | δ | setting | W | L | W²L²/(N·n) | n | S | q | lookup | dense params | params/N | nonzeros | "
          "nonzeros/N | max bits | build s | exact verify s | exact | float64 cast: points lost |")
     emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -218,15 +239,13 @@ def main(argv=None):
         emit(f"| {r['N']:.0e} | {r['setting']} | {r['W']} | {r['L']} | {r['ratio']:.1f} | {r['n']} | {r['params']} | "
              f"{r['params'] / r['N']:.3f} | {r['nnz']} | {r['nnz'] / r['N']:.3f} | {r['bits']} |")
     emit("")
-    emit("### Crossover: the N above which the network has fewer parameters than points\n")
+    emit("### Crossover: the N from which the network has fewer parameters than points\n")
+    emit("First N on a 1/16-decade grid from which the count stays below N up to 10⁷ (architecture "
+         "function with the fitted key range).\n")
     emit("| setting | nonzeros < N from | dense params < N from |")
     emit("|---|---|---|")
-    cross = {}
-    for label, method, knobs in SETTINGS:
-        cn = crossover(a, b, method, knobs, "num_nonzero")
-        cp = crossover(a, b, method, knobs, "num_params")
-        cross[label] = (cn, cp)
-        emit(f"| {label} | {cn if cn else '> 10⁹'} | {cp if cp else '> 10⁹'} |")
+    for label, (cn, cp) in crossovers(a, b).items():
+        emit(f"| {label} | {cn if cn else '> 10⁷'} | {cp if cp else '> 10⁷'} |")
     emit("")
     curve = float_cast_curve()
     emit("### float64 cast of an exact network (N = 1000 integer-grid points in [0, 1024)², C = 10, vardi2022)\n")
