@@ -95,3 +95,33 @@ def test_big_weights_exact(bits):
     b = np.array([-(2**bits), 0], dtype=object)
     got = _exact.affine(h, W, b)
     assert got.tolist() == _reference(h, W, b).tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(16, 300), k=st.integers(1, 6), dout=st.integers(1, 8), seed=st.integers(0, 10**6),
+       levels=st.integers(1, 5))
+def test_affine_small_pattern_path(n, k, dout, seed, levels):
+    # few distinct small values under big weights: the pattern-and-gather path
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, levels, size=(n, k)).astype(object)
+    big = np.array([[int(v) << 200 for v in rng.integers(1, 2**20, size=2)] for _ in range(n)], dtype=object)
+    h = np.concatenate([small, big], axis=1)
+    W = np.empty((dout, k + 2), dtype=object)
+    for idx in np.ndindex(W.shape):
+        W[idx] = int(rng.integers(-(2**40), 2**40)) << int(rng.integers(0, 300))
+    W[rng.random(W.shape) < 0.2] = 0
+    b = np.array([int(v) << 100 for v in rng.integers(-5, 5, dout)], dtype=object)
+    got = _exact.affine(h, W, b)
+    assert got.tolist() == _reference(h, W, b).tolist()
+
+
+def test_affine_pattern_path_rejects_fractions_in_later_rows():
+    n = 64
+    h = np.zeros((n, 2), dtype=object)
+    h[:, 0] = [i % 2 for i in range(n)]
+    h[:, 1] = 1
+    h[10, 0] = Fraction(1, 3)  # not in the first row: int64 conversion would truncate it
+    W = np.array([[2**80, 3], [2**90 + 1, -(2**70)]], dtype=object)
+    b = np.array([1, 2], dtype=object)
+    got = _exact.affine(h, W, b)
+    assert got.tolist() == _reference(h, W, b).tolist()

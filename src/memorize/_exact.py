@@ -101,7 +101,7 @@ class _AffinePlan:
       only in their bias share the value.
     """
 
-    __slots__ = ("merged", "rows", "unit_row", "bias", "out_dim", "__weakref__")
+    __slots__ = ("merged", "rows", "unit_row", "bias", "out_dim", "big_weight_cols", "__weakref__")
 
     def __init__(self, weight: np.ndarray, bias: np.ndarray):
         out_dim, in_dim = weight.shape
@@ -128,6 +128,15 @@ class _AffinePlan:
             unit_row.append(rows.setdefault(tuple(per_row[j]), len(rows)))
         self.rows = list(rows.keys())
         self.unit_row = unit_row
+        # merged columns read with a weight other than ±1 by at least 3 rows: candidates for
+        # the small-integer pattern path (it saves multiplications; testing a column costs
+        # about two object operations per point, so rarely used columns are not worth it)
+        uses: dict = {}
+        for terms in self.rows:
+            for m, w in terms:
+                if w != 1 and w != -1:
+                    uses[m] = uses.get(m, 0) + 1
+        self.big_weight_cols = sorted(m for m, k in uses.items() if k >= 3)
         self.bias = [exact_scalar(b) for b in bias]
 
 
@@ -180,12 +189,54 @@ def _normalise(a: np.ndarray) -> np.ndarray:
     return np.asarray(_exact_ufunc(a), dtype=object).reshape(a.shape)
 
 
+def _as_small_ints(col: np.ndarray) -> np.ndarray | None:
+    """The column as int64 if every entry is an int of at most 62 bits (exactly), else None."""
+    try:
+        arr = col.astype(np.int64)
+    except (OverflowError, TypeError, ValueError):
+        return None
+    # int() would truncate a Fraction: keep the column only if the conversion was exact
+    if arr.size and (np.max(np.abs(arr)) >= 2**62 or not np.all(col == arr.astype(object))):
+        return None
+    return arr
+
+
+_MAX_PATTERNS = 4096
+
+
+def _pattern_values(cols_small: dict, terms, cache: dict, n: int):
+    """Σ w·col over the small-integer columns of one row, evaluated once per distinct pattern
+    of their values and gathered (None when the columns take too many distinct patterns).
+
+    The group indicators of a lookup layer, or the digit d of an extraction layer, take a
+    handful of values over the whole batch, while their coefficients are big integers: one
+    gather then replaces a big-integer multiply-add per term and point.
+    """
+    key = tuple(sorted({m for m, _ in terms}))
+    if key not in cache:
+        mat = np.stack([cols_small[m] for m in key], axis=1)
+        uniq, inv = np.unique(mat, axis=0, return_inverse=True)
+        cache[key] = None if len(uniq) > min(_MAX_PATTERNS, max(1, n // 4)) else (uniq, inv.ravel())
+    hit = cache[key]
+    if hit is None:
+        return None
+    uniq, inv = hit
+    pos = {m: i for i, m in enumerate(key)}
+    vals = np.empty(len(uniq), dtype=object)
+    for p in range(len(uniq)):
+        row = uniq[p]
+        vals[p] = sum(w * int(row[pos[m]]) for m, w in terms)
+    return vals[inv]
+
+
 def affine(h: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """``h @ weight.T + bias`` in exact arithmetic (object arrays).
 
-    Sparse, row-sharing weight matrices take a fast path: each distinct nonzero row is
-    evaluated once, ±1 weights add or subtract, zeros are skipped. Results with denominator 1
-    are returned as ``int`` so that later layers run in integer arithmetic.
+    Sparse, row-sharing weight matrices take a fast path: columns read with the same weights
+    (up to sign) are summed once, each distinct nonzero row is evaluated once, ±1 weights add
+    or subtract, zeros are skipped, and small-integer columns multiplied by big weights are
+    evaluated once per distinct value pattern. Results with denominator 1 are returned as
+    ``int`` so that later layers run in integer arithmetic.
     """
     if h.dtype != object or weight.dtype != object:
         return np.matmul(h, weight.T) + bias
@@ -193,7 +244,25 @@ def affine(h: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     plan = _plan(weight, bias)
     n = h.shape[0]
     cols = [_merge(h, members) for members in plan.merged]
-    values = [_row_value(cols, terms) for terms in plan.rows]
+    cols_small: dict = {}
+    if not frac and n >= 16:
+        for m in plan.big_weight_cols:
+            arr = _as_small_ints(cols[m])
+            if arr is not None:
+                cols_small[m] = arr
+    cache: dict = {}
+    values = []
+    for terms in plan.rows:
+        small = [(m, w) for m, w in terms if m in cols_small]
+        part = None
+        if len(small) >= 2:
+            part = _pattern_values(cols_small, small, cache, n)
+        if part is None:
+            values.append(_row_value(cols, terms))
+            continue
+        rest = [(m, w) for m, w in terms if m not in cols_small]
+        big = _row_value(cols, rest)
+        values.append(part if big is None else np.add(big, part, out=big))
     out = np.empty((n, plan.out_dim), dtype=object)
     for j, (r, b) in enumerate(zip(plan.unit_row, plan.bias)):
         v = values[r]
