@@ -248,3 +248,13 @@ def test_exact_memorization_10k(setting):
     y = np.random.default_rng(1).integers(0, 10, len(X))
     net = memorize.build("yang2026", X, y, **SETTINGS[setting])
     assert verify(net, X, y).max_error == 0
+
+
+@pytest.mark.parametrize("W", [7, 8, 10, 11, 12, 19, 20, 21, 40])
+def test_width_target_is_a_hard_limit(W):
+    for N, C in ((150, 10), (400, 2)):
+        X = _separated(N, 3, seed=W + N)
+        y = np.random.default_rng(W).integers(0, C, len(X))
+        net = memorize.build("yang2026", X, y, width=W)
+        assert max(net.widths) <= W
+        assert verify(net, X, y).max_error == 0

@@ -158,8 +158,9 @@ def extraction_widths(S: int, n: int, ell: int, q: int) -> list[int]:
 
 
 def extraction_width(n: int, ell: int, q: int) -> int:
-    """Largest width of the extraction stage (independent of S for S ≥ 2)."""
-    return max(extraction_widths(2, n, ell, q))
+    """Largest width of the extraction stage (an upper bound for every S; attained for S ≥ 3,
+    where a middle segment carries both z and the label accumulator)."""
+    return max(extraction_widths(3, n, ell, q))
 
 
 def extraction_depth(S, n, ell: int, q: int):

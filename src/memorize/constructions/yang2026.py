@@ -126,8 +126,10 @@ def architecture(n: int, dx: int, dy: int = 1, *, n_classes: int | None = None, 
 
     The widths and parameter count are exact when ``key_max`` (``meta["key_max"]`` of a built
     network) is given. Otherwise the key range is estimated from ``key_bits`` or, failing
-    that, from the separation ``delta`` in the unit ball (default 1/n^(1/dx)) as
-    ``key_max ≈ 2·n²·√dx/δ`` (the measured key ranges are 2–6 bits below the union bound).
+    that, from the separation ``delta`` in the unit ball as the union bound
+    ``key_max ≈ 3.2·n²·√dx/δ`` (spec §2.1), or else as the typical ``2·n²`` (generic points:
+    the smallest of n − 1 projected gaps is about range/n²; measured key ranges are
+    2^1.8·n^1.57 for uniform data in the 4-ball, N = 10²…10⁵).
     ``n_classes`` defaults to ``max(dy, 2)``. ``max_weight_bits`` is an estimate unless
     ``z_bits`` (``meta["z_bits"]``) is given; ``num_nonzero`` is the structural count (an
     upper bound: a data-dependent weight may vanish).
@@ -145,9 +147,12 @@ def architecture(n: int, dx: int, dy: int = 1, *, n_classes: int | None = None, 
     if key_max is None:
         if key_bits is not None:
             key_max = 2 ** (int(key_bits) - 1)
+        elif delta is not None:
+            # the union bound of spec §2.1: the range of the projection over the smallest gap
+            key_max = int(max(1.0, 3.2 * N * N * math.sqrt(dx) / float(delta)))
         else:
-            d = float(delta) if delta is not None else float(N) ** (-1.0 / max(dx, 1))
-            key_max = int(max(1.0, 2.0 * N * N * math.sqrt(dx) / d))
+            # typical: the smallest of N−1 gaps of N generic projected points is ~ range/N²
+            key_max = 2 * N * N
     knob_names = ("width", "depth", "block_size", "bits_per_layer", "layers_per_key", "lookup", "lookup_width")
     knobs = {k: options[k] for k in knob_names if k in options}
     sh = choose_shape(N, int(key_max), ell, **knobs)
