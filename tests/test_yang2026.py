@@ -179,6 +179,7 @@ def test_delta_is_measured_and_checked():
     (dict(lookup="tree"), errors.ArgumentError),
     (dict(bits_per_layer=2, layers_per_key=2), errors.ArgumentError),
     (dict(n_directions=0), errors.ArgumentError),
+    (dict(lookup_width=3), errors.CapacityError),
 ])
 def test_impossible_knobs_refused(knobs, err):
     X = _separated(100, 2, seed=2)

@@ -64,6 +64,8 @@ def choose_shape(N: int, key_max: int, ell: int, *, width=None, depth=None, bloc
             raise ArgumentError(f"{name}: expected a positive integer, got {v!r}")
     if bits_per_layer is not None and layers_per_key is not None:
         raise ArgumentError("bits_per_layer, layers_per_key: give at most one of them")
+    if lookup_width is not None and lookup_width < 4:
+        raise CapacityError(f"lookup_width: at least 4 (carries of z and V plus one step of two units), got {lookup_width}")
     if block_size is not None and block_size > N:
         raise CapacityError(f"block_size: {block_size} exceeds the number of distinct points ({N})")
     if bits_per_layer is not None and bits_per_layer > _MAX_Q:
@@ -102,7 +104,7 @@ def choose_shape(N: int, key_max: int, ell: int, *, width=None, depth=None, bloc
         need = plan.extraction_width(n_est, ell, qs[0])
         raise CapacityError(
             f"width: {width} is too narrow for {method}; bit extraction at {qs[0]} bit(s) per layer needs "
-            f"width ≥ {max(need, 4)}" + (f" (lookup_width ≥ 4)" if lookup_width is not None and lookup_width < 4 else "")
+            f"width ≥ {need}"
         )
     if depth is not None:
         ok = [c for c in cands if c["depth"] <= depth]
