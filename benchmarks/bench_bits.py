@@ -294,7 +294,7 @@ def figures(rows, ext, outdir, curve):
         built = [r for r in rows if r["setting"] == label]
         ax[1].plot([r["bits"] for r in built], [r["float_lost"] / r["N"] for r in built], mk, label=f"ball data: {label}")
     ax[1].plot([r["bits"] for r in curve], [r["lost"] / r["N"] for r in curve], "k^-",
-               label="integer-grid data, vardi2022, S = 1…24")
+               label="integer-grid data, vardi2022, S = 1…48")
     ax[1].axvline(53, color="k", ls="--", lw=0.8)
     ax[1].set_xscale("log")
     ax[1].set_xlabel("largest weight (bits)")
