@@ -10,6 +10,7 @@ integer-only.
 from __future__ import annotations
 
 import numbers
+import weakref
 from fractions import Fraction
 
 import numpy as np
@@ -73,7 +74,202 @@ def to_float_array(a) -> np.ndarray:
     return np.asarray(_float_ufunc(arr), dtype=np.float64)
 
 
+# ---------------------------------------------------------------------------------------------
+# Fast exact affine maps
+# ---------------------------------------------------------------------------------------------
+#
+# A dense object matmul costs out·in Python-object operations per row of ``h``. The exact
+# networks of this library are sparse (most weights are 0), their weights are mostly ±1, and
+# many units share one weight row and differ only in the bias (the threshold banks of the
+# bit-extraction networks). The plan below is computed once per weight matrix and evaluates
+# each distinct nonzero row once, column by column over the batch (NumPy object loops), adding
+# and subtracting instead of multiplying by ±1. All operations are Python int / Fraction
+# arithmetic, so the result is exactly that of ``h @ W.T + b``.
+
+
+_PLANS: dict = {}
+
+
+
+class _AffinePlan:
+    """Evaluation plan of one exact weight matrix.
+
+    * Columns whose weight vectors agree up to sign are summed first (``merged``): the two
+      units of a step [x ≥ τ] = σ(x − τ + 1) − σ(x − τ), and the whole threshold bank of an
+      extraction layer, are read by every row through one merged column.
+    * Rows are then evaluated once per distinct nonzero pattern (``rows``); units that differ
+      only in their bias share the value.
+    """
+
+    __slots__ = ("merged", "rows", "unit_row", "bias", "out_dim", "big_weight_cols", "__weakref__")
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray):
+        out_dim, in_dim = weight.shape
+        self.out_dim = out_dim
+        nz = weight != 0
+        groups: dict = {}
+        for c in range(in_dim):
+            rows_c = np.nonzero(nz[:, c])[0]
+            if rows_c.size == 0:
+                continue
+            vec = tuple((int(r), weight[r, c]) for r in rows_c)
+            sign = 1 if vec[0][1] > 0 else -1
+            key = tuple((r, w * sign) for r, w in vec)
+            groups.setdefault(key, []).append((c, sign))
+        # merged column m: Σ sign·h[:, c]; its weight in row r is the canonical vector entry
+        self.merged = [tuple(members) for members in groups.values()]
+        per_row: list = [[] for _ in range(out_dim)]
+        for m, key in enumerate(groups.keys()):
+            for r, w in key:
+                per_row[r].append((m, w))
+        rows: dict = {}
+        unit_row = []
+        for j in range(out_dim):
+            unit_row.append(rows.setdefault(tuple(per_row[j]), len(rows)))
+        self.rows = list(rows.keys())
+        self.unit_row = unit_row
+        # merged columns read with a weight other than ±1 by at least 3 rows: candidates for
+        # the small-integer pattern path (it saves multiplications; testing a column costs
+        # about two object operations per point, so rarely used columns are not worth it)
+        uses: dict = {}
+        for terms in self.rows:
+            for m, w in terms:
+                if w != 1 and w != -1:
+                    uses[m] = uses.get(m, 0) + 1
+        self.big_weight_cols = sorted(m for m, k in uses.items() if k >= 3)
+        self.bias = [exact_scalar(b) for b in bias]
+
+
+def _plan(weight: np.ndarray, bias: np.ndarray) -> _AffinePlan:
+    key = (id(weight), id(bias))
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0]() is weight and hit[1]() is bias:
+        return hit[2]
+    plan = _AffinePlan(weight, bias)
+    _PLANS[key] = (weakref.ref(weight), weakref.ref(bias), plan)
+    weakref.finalize(weight, _PLANS.pop, key, None)
+    return plan
+
+
+def _merge(h: np.ndarray, members) -> np.ndarray:
+    (c, sign), rest = members[0], members[1:]
+    col = h[:, c]
+    if not rest:
+        return col if sign == 1 else -col
+    acc = col.copy() if sign == 1 else -col
+    for c, sign in rest:
+        (np.add if sign == 1 else np.subtract)(acc, h[:, c], out=acc)
+    return acc
+
+
+def _row_value(cols: list, terms) -> np.ndarray | None:
+    """Σ_m w_m·cols[m] over the nonzero terms of one weight row (None for an empty row)."""
+    acc = None
+    for m, w in terms:
+        col = cols[m]
+        if acc is None:
+            acc = col.copy() if w == 1 else (-col if w == -1 else col * w)
+        elif w == 1:
+            np.add(acc, col, out=acc)
+        elif w == -1:
+            np.subtract(acc, col, out=acc)
+        else:
+            np.add(acc, col * w, out=acc)
+    return acc
+
+
+def _has_fraction(h: np.ndarray) -> bool:
+    # The first row decides: the inputs of an exact network are Fractions for non-integer
+    # data, and every later layer of an integer network holds ints only.
+    return h.size > 0 and any(type(v) is Fraction for v in h[0])
+
+
+def _normalise(a: np.ndarray) -> np.ndarray:
+    """Fraction(k, 1) -> k: keeps the rest of the pass in fast integer arithmetic."""
+    return np.asarray(_exact_ufunc(a), dtype=object).reshape(a.shape)
+
+
+def _as_small_ints(col: np.ndarray) -> np.ndarray | None:
+    """The column as int64 if every entry is an int of at most 62 bits (exactly), else None."""
+    try:
+        arr = col.astype(np.int64)
+    except (OverflowError, TypeError, ValueError):
+        return None
+    # int() would truncate a Fraction: keep the column only if the conversion was exact
+    if arr.size and (np.max(np.abs(arr)) >= 2**62 or not np.all(col == arr.astype(object))):
+        return None
+    return arr
+
+
+_MAX_PATTERNS = 4096
+
+
+def _pattern_values(cols_small: dict, terms, cache: dict, n: int):
+    """Σ w·col over the small-integer columns of one row, evaluated once per distinct pattern
+    of their values and gathered (None when the columns take too many distinct patterns).
+
+    The group indicators of a lookup layer, or the digit d of an extraction layer, take a
+    handful of values over the whole batch, while their coefficients are big integers: one
+    gather then replaces a big-integer multiply-add per term and point.
+    """
+    key = tuple(sorted({m for m, _ in terms}))
+    if key not in cache:
+        mat = np.stack([cols_small[m] for m in key], axis=1)
+        uniq, inv = np.unique(mat, axis=0, return_inverse=True)
+        cache[key] = None if len(uniq) > min(_MAX_PATTERNS, max(1, n // 4)) else (uniq, inv.ravel())
+    hit = cache[key]
+    if hit is None:
+        return None
+    uniq, inv = hit
+    pos = {m: i for i, m in enumerate(key)}
+    vals = np.empty(len(uniq), dtype=object)
+    for p in range(len(uniq)):
+        row = uniq[p]
+        vals[p] = sum(w * int(row[pos[m]]) for m, w in terms)
+    return vals[inv]
+
+
 def affine(h: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """``h @ weight.T + bias`` in exact arithmetic (object arrays)."""
-    # NumPy's object matmul sums Python objects in order, so the result is exact.
-    return np.matmul(h, weight.T) + bias
+    """``h @ weight.T + bias`` in exact arithmetic (object arrays).
+
+    Sparse, row-sharing weight matrices take a fast path: columns read with the same weights
+    (up to sign) are summed once, each distinct nonzero row is evaluated once, ±1 weights add
+    or subtract, zeros are skipped, and small-integer columns multiplied by big weights are
+    evaluated once per distinct value pattern. Results with denominator 1 are returned as
+    ``int`` so that later layers run in integer arithmetic.
+    """
+    if h.dtype != object or weight.dtype != object:
+        return np.matmul(h, weight.T) + bias
+    frac = _has_fraction(h)
+    plan = _plan(weight, bias)
+    n = h.shape[0]
+    cols = [_merge(h, members) for members in plan.merged]
+    cols_small: dict = {}
+    if not frac and n >= 16:
+        for m in plan.big_weight_cols:
+            arr = _as_small_ints(cols[m])
+            if arr is not None:
+                cols_small[m] = arr
+    cache: dict = {}
+    values = []
+    for terms in plan.rows:
+        small = [(m, w) for m, w in terms if m in cols_small]
+        part = None
+        if len(small) >= 2:
+            part = _pattern_values(cols_small, small, cache, n)
+        if part is None:
+            values.append(_row_value(cols, terms))
+            continue
+        rest = [(m, w) for m, w in terms if m not in cols_small]
+        big = _row_value(cols, rest)
+        values.append(part if big is None else np.add(big, part, out=big))
+    out = np.empty((n, plan.out_dim), dtype=object)
+    for j, (r, b) in enumerate(zip(plan.unit_row, plan.bias)):
+        v = values[r]
+        if v is None:
+            out[:, j] = b
+        elif b == 0:
+            out[:, j] = v
+        else:
+            out[:, j] = v + b
+    return _normalise(out) if frac else out
