@@ -17,6 +17,7 @@ available). See ``docs/yang2026.md``.
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -793,7 +794,7 @@ def _build(X, y, *, width, depth, block_size, bits_per_layer, layers_per_key, lo
     summary=("Vardi, Yehudai, Shamir 2022, Thm 3.1: constant-width deep ReLU net with Õ(√N) parameters "
              "(bit extraction one bit per layer, flat lookup); exact big-integer weights; C classes."),
     task="classification",
-    architecture=lambda n, dx, dy=1, **o: architecture(n, dx, dy, **{"bits_per_layer": 1, "lookup": "flat", **o}),
+    architecture=functools.partial(architecture, bits_per_layer=1, lookup="flat"),
     reference="G. Vardi, G. Yehudai, O. Shamir. On the optimal memorization power of ReLU neural networks. ICLR 2022.",
     demo_max_n=300,
 )
@@ -802,7 +803,31 @@ def vardi2022(X, y, *, block_size: int | None = None, depth: int | None = None, 
     """Constant-width bit-extraction memorizer (Vardi et al. 2022): ``yang2026`` with one bit per
     layer and the flat lookup.
 
-    See :func:`yang2026` for the parameters and the construction.
+    Parameters
+    ----------
+    X, y, block_size, depth, delta, n_directions, rng
+        As in :func:`yang2026`.
+    exact : bool, default True
+        The network is always exact (big-integer weights); ``exact=False`` is accepted for a
+        uniform builder signature and changes nothing.
+
+    Returns
+    -------
+    Network
+        An exact network of width at most 7 whose scalar output is each point's class index.
+
+    Notes
+    -----
+    Vardi, Yehudai & Shamir (2022), Theorem 3.1: N points of the unit ball, pairwise at least δ
+    apart, with C classes are memorized by a ReLU network of constant width and depth
+    Õ(√N·log(C/δ)) — fewer parameters than points for large N. The weights carry the labels in
+    their bits, so they have hundreds to thousands of bits: float64 cannot represent them. See
+    :func:`yang2026` (this is its constant-width setting) and ``docs/yang2026.md``.
+
+    References
+    ----------
+    G. Vardi, G. Yehudai, O. Shamir. On the optimal memorization power of ReLU neural networks.
+    ICLR 2022.
 
     Examples
     --------
