@@ -248,3 +248,194 @@ def prepare(X, y, *, task: Task = "regression", classes=None) -> Dataset:
     Yu = _readonly(Y[first].copy()) if first.size < n else _readonly(Y)
     labels = None if codes is None else _readonly(codes[first].copy())
     return Dataset(Xu, Yu, _readonly(first.copy()), n, cls, labels)
+
+
+# ---------------------------------------------------------------------------------------------
+# General position (added for the hyperplane-slab memorizers, issue 3)
+# ---------------------------------------------------------------------------------------------
+__all__ += ["GeneralPosition", "general_position"]
+
+
+@dataclass(frozen=True)
+class GeneralPosition:
+    """The result of :func:`general_position`.
+
+    Attributes
+    ----------
+    verdict : bool or None
+        ``True``: proven in general position (exhaustive exact check); ``False``: proven not in
+        general position (``witness`` holds d + 1 rows on one affine hyperplane, confirmed in
+        exact rational arithmetic); ``None``: no violation found by sampling (not a proof).
+    method : str
+        ``"exhaustive"``, ``"affine hull"``, ``"repeated coordinate"``, ``"sampled"``, ...
+    n : int
+        Number of distinct points checked.
+    affine_dim : int
+        Dimension of the affine hull of the distinct points (float64 numerical rank).
+    constant_columns : tuple of int
+    witness : tuple of int or None
+        Row indices (into the user's ``X``) of d + 1 points on one affine hyperplane.
+    n_checked : int
+        Number of (d + 1)-subsets examined by determinant.
+    reason : str
+    """
+
+    verdict: bool | None
+    method: str
+    n: int
+    affine_dim: int
+    constant_columns: tuple
+    witness: tuple | None
+    n_checked: int
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.verdict is True
+
+
+def _exact_det_zero(M: np.ndarray) -> bool:
+    """Whether the square float matrix ``M`` is exactly singular (fraction-free Bareiss on rationals)."""
+    from fractions import Fraction
+
+    A = [[Fraction(float(v)) for v in row] for row in M]
+    n = len(A)
+    for k in range(n):
+        p = next((i for i in range(k, n) if A[i][k] != 0), None)
+        if p is None:
+            return True
+        if p != k:
+            A[k], A[p] = A[p], A[k]
+        for i in range(k + 1, n):
+            if A[i][k] != 0:
+                f = A[i][k] / A[k][k]
+                A[i] = [a - f * b for a, b in zip(A[i], A[k])]
+    return False
+
+
+def _subset_dets(X: np.ndarray, subsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Float determinants of the difference matrices of (d + 1)-subsets and a rigorous-ish bound
+    below which a determinant is treated as possibly zero (then decided exactly)."""
+    P = X[subsets]  # (k, d+1, d)
+    D = P[:, 1:, :] - P[:, :1, :]
+    det = np.linalg.det(D)
+    d = D.shape[-1]
+    # Hadamard bound times a generous LU backward-error factor
+    hb = np.prod(np.linalg.norm(D, axis=2), axis=1)
+    return det, hb * (4.0 * d * d * 2.0**-53 * 64)
+
+
+def general_position(X, *, rng=None, max_exhaustive: int = 20000, n_samples: int = 20000) -> GeneralPosition:
+    """Check whether the rows of ``X`` are in general position (no d + 1 on one affine hyperplane).
+
+    The answer is *sound*: a violation is reported only with a witness (d + 1 row indices)
+    confirmed in exact rational arithmetic, and "in general position" only after an exhaustive
+    exact check. In between, sampling gives ``verdict=None``.
+
+    Steps, cheapest first (N distinct points in R^d):
+
+    1. N ≤ d: general position means affine independence (exact rank check for small d).
+    2. A coordinate taking the same value at d + 1 points puts them on the hyperplane
+       ``x_j = v`` (catches constant columns and integer pixels) — O(N·d log N).
+    3. Affine hull of dimension < d with N > d: any d + 1 points are a witness.
+    4. ``C(N, d+1) ≤ max_exhaustive``: every (d + 1)-subset's determinant, near-zero ones decided
+       exactly — a proof either way.
+    5. Otherwise ``n_samples`` random subsets (one-sided: can only find violations).
+
+    Parameters
+    ----------
+    X : array_like (N, d)
+        Duplicate rows are merged first (a duplicate is not a violation the builders care about:
+        they merge duplicates).
+    rng : None, int or Generator
+    max_exhaustive : int
+        Largest number of subsets to enumerate.
+    n_samples : int
+        Random subsets to test when enumeration is too large.
+
+    Returns
+    -------
+    GeneralPosition
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from memorize.data import general_position
+    >>> general_position(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])).verdict
+    True
+    >>> general_position(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])).witness
+    (0, 1, 2)
+    """
+    from math import comb
+
+    Xa = as_inputs(X)
+    first, _ = unique_rows(Xa)
+    U = Xa[first]
+    n, d = U.shape
+    gen = as_rng(rng)
+    const = tuple(int(j) for j in np.nonzero(np.all(U == U[:1], axis=0))[0]) if n > 1 else ()
+    C = U - U.mean(axis=0)
+    if n * d * min(n, d) <= 2e9:
+        s = np.linalg.svd(C, compute_uv=False) if n > 1 else np.zeros(0)
+        hull = int(np.sum(s > (s[0] if s.size else 0) * max(n, d) * 64 * 2.0**-53))
+    else:
+        hull = -1  # not computed for very large data
+    def out(verdict, method, witness, checked, reason):
+        w = None if witness is None else tuple(int(first[i]) for i in witness)
+        return GeneralPosition(verdict, method, n, hull, const, w, checked, reason)
+
+    if n <= d:
+        if n <= 1:
+            return out(True, "exhaustive", None, 0, "at most one point")
+        D = U[1:] - U[0]
+        # affine independence: the (n-1)×d difference matrix has full row rank, decided exactly
+        from ._exact import to_exact_array
+        from .constructions._slabs import _rref
+
+        if (n - 1) * d <= 20000:
+            rank = len(_rref(to_exact_array(D))[1])
+            ok = rank == n - 1
+            return out(ok, "exhaustive", None if ok else tuple(range(n)), 1,
+                       "affinely independent" if ok else f"the {n} points are affinely dependent (rank {rank})")
+        return out(None, "affine hull", None, 0, f"numerical affine rank {hull} of {n - 1}; too large for an exact check")
+    # 2. a coordinate value shared by d + 1 points
+    for j in range(d):
+        col = U[:, j]
+        order = np.argsort(col, kind="stable")
+        sc = col[order]
+        starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+        runs = np.diff(np.r_[starts, n])
+        big = np.nonzero(runs >= d + 1)[0]
+        if big.size:
+            st = starts[big[0]]
+            wit = np.sort(order[st : st + d + 1])
+            kind = "constant column" if runs[big[0]] == n else "repeated coordinate"
+            return out(False, kind, wit, 0, f"{int(runs[big[0]])} points have x[{j}] = {float(sc[st]):g}, so any {d + 1} of them lie on that hyperplane")
+    # 3. affine hull of dimension < d: any d+1 points are on a common hyperplane
+    if 0 <= hull < d:
+        wit = np.arange(d + 1)
+        if d <= 200 and _exact_det_zero(U[wit[1:]] - U[wit[0]]):
+            return out(False, "affine hull", wit, 1, f"all points lie in an affine subspace of dimension {hull} < {d}")
+    # 4./5. determinants of (d+1)-subsets
+    total = comb(n, d + 1)
+    if total <= max_exhaustive:
+        from itertools import combinations
+
+        subsets = np.array(list(combinations(range(n), d + 1)), dtype=np.int64)
+        method = "exhaustive"
+    else:
+        subsets = np.sort(np.array([gen.choice(n, d + 1, replace=False) for _ in range(n_samples)]), axis=1) if d + 1 > 8 \
+            else np.sort(gen.integers(0, n, (n_samples * 2, d + 1)), axis=1)
+        subsets = subsets[np.all(np.diff(subsets, axis=1) > 0, axis=1)][:n_samples]
+        method = "sampled"
+    checked = 0
+    step = max(1, 2**22 // max((d + 1) * d, 1))
+    for start in range(0, len(subsets), step):
+        block = subsets[start : start + step]
+        det, bound = _subset_dets(U, block)
+        checked += len(block)
+        for i in np.nonzero(np.abs(det) <= bound)[0]:
+            if _exact_det_zero(U[block[i, 1:]] - U[block[i, 0]]):
+                return out(False, method, block[i], checked, f"points {tuple(int(first[k]) for k in block[i])} lie on one affine hyperplane")
+    if method == "exhaustive":
+        return out(True, method, None, checked, f"all {checked} subsets of {d + 1} points are affinely independent")
+    return out(None, method, None, checked, f"no violation among {checked} random subsets of {d + 1} points (not a proof)")
