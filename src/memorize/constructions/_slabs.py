@@ -105,7 +105,7 @@ def _exact_null_vector(D: np.ndarray, dim: int, rng: np.random.Generator) -> np.
         z[j] = -sum((R[i, k] * z[k] for k in free), 0)
     den = 1
     for v in z:
-        den = den * Fraction(v).denominator // np.gcd(den, Fraction(v).denominator)
+        den = den * Fraction(v).denominator // __import__("math").gcd(den, Fraction(v).denominator)
     return _exact.to_exact_array(np.array([Fraction(v) * den for v in z], dtype=object))
 
 
