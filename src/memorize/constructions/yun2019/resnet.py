@@ -1,0 +1,437 @@
+"""Yun, Sra, Jadbabaie 2019, Theorem 4.1: a ResNet with 4N/d_x + 6d_y ReLUs (general position).
+
+Each class-pure group of at most d_x points gets a hyperplane through it (no other point lies on
+it under general position) and a flat-top *bump* of 2 hard-tanh nodes (4 ReLU-like units) in a
+residual block, which pushes exactly that group by ``D`` along the coordinate of its class. After
+the blocks, coordinate ``c`` separates class ``c`` from the rest by a wide gap, and an output
+layer of d_y hard-tanh nodes (2d_y ReLU-like units) thresholds it into an exact one-hot vector.
+
+The grouping, the hyperplanes and their margins come from the shared slab machinery
+(:mod:`memorize.constructions._slabs`), applied block by block to the residual stream exactly
+as the float64 network computes it.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from ... import _exact
+from ...activations import Activation, get_activation, hardtanh, identity
+from ...data import Dataset, as_rng, format_indices, prepare
+from ...errors import ArgumentError, ArgumentTypeError, AssumptionError, CapacityError
+from ...network import DEFAULT_CHUNK_BYTES, Dense, Network, Residual
+from ...registry import Architecture, register
+from ...verify import check_self
+from .._slabs import build_slabs, split_groups
+
+__all__ = ["yun2019_resnet", "resnet_architecture", "resnet_bound", "resnet_condition"]
+
+
+# --------------------------------------------------------------------------------------------
+# sizes
+
+
+def _activation(activation) -> Activation:
+    act = get_activation(activation)
+    if not (act.is_relu_like or act.name == "hardtanh"):
+        raise ArgumentError(
+            f"activation: expected 'relu', 'hardtanh' or memorize.relu_like(s_plus, s_minus), got {act!r}"
+        )
+    return act
+
+
+def _unit(act: Activation) -> int:
+    """Hidden units per hard-tanh node: 1 in hard-tanh, 2 in ReLU-like."""
+    return 1 if act.name == "hardtanh" else 2
+
+
+def resnet_bound(n: int, dx: int, dy: int, activation="relu") -> Fraction:
+    """The theorem's bound on the residual blocks' total width: (2 or 4)·(N/d_x + d_y)."""
+    f = 2 * _unit(_activation(activation))
+    return Fraction(f * n, dx) + f * dy
+
+
+def resnet_condition(widths, n: int, dx: int, dy: int, activation="relu") -> bool:
+    """Whether block widths satisfy Theorem 4.1's condition Σ d_l ≥ (2 or 4)(N/d_x + d_y)."""
+    return sum(int(w) for w in widths) >= resnet_bound(n, dx, dy, activation)
+
+
+def _default_widths(n: int, dx: int, dy: int, act: Activation) -> list[int]:
+    """The theorem's count ⌈(2 or 4)(N/d_x + d_y)⌉, in up to 4 blocks of whole bumps."""
+    q = 2 * _unit(act)  # units per bump (one group)
+    total = math.ceil(resnet_bound(n, dx, dy, act))
+    nb = max(1, min(4, total // q))
+    base = (total // nb) // q * q
+    return [base] * (nb - 1) + [total - base * (nb - 1)]
+
+
+def resnet_architecture(n: int, dx: int, dy: int = 2, *, widths=None, activation="relu", **_options) -> Architecture:
+    """Residual blocks of the theorem's total width plus an output layer of d_y (2d_y) units."""
+    act = _activation(activation)
+    ws = _default_widths(n, dx, dy, act) if widths is None else [int(w) for w in widths]
+    dl = dy * _unit(act)
+    params = sum(w * dx + w + dx * w + dx for w in ws) + (dl * dx + dl) + (dy * dl + dy)
+    return Architecture(
+        "yun2019_resnet",
+        dx,
+        tuple(ws) + (dl,),
+        dy,
+        params,
+        residual=True,
+        activation=act.name,
+        notes="Σ d_l ≥ (2|4)(N/d_x + d_y) in the blocks, d_L = (1|2)·d_y; the last hidden width is the output layer",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the network pieces
+
+
+def _node_rows(M, a, beta, offsets, exact):
+    """Rows ``M·a`` and biases ``−M·β + o`` for the pre-activations ``M(<a, h> − β) + o``."""
+    k = len(offsets)
+    U = np.tile(M * a, (k, 1))
+    b = np.array([-M * beta + o for o in offsets], dtype=object if exact else np.float64)
+    return U, b
+
+
+def _bump_block(slabs, push, classes_of, act: Activation, d: int, width: int, exact: bool):
+    """One residual block holding the bumps of ``slabs``; unused units are zero rows.
+
+    Hard-tanh: nodes n± = σ_H(M s ± 2) with output columns ±(D/2)e_c: the group moves by D, every
+    other point by 0. ReLU-like: each node becomes σ_R(t + 1), σ_R(t − 1) (σ_H(t) + 1 =
+    [σ_R(t+1) − σ_R(t−1) − 2s₋]/(s₊ − s₋)); the constants of the two nodes cancel.
+    """
+    dt = object if exact else np.float64
+    U = np.zeros((width, d), dtype=dt)
+    b = np.zeros(width, dtype=dt)
+    V = np.zeros((d, width), dtype=dt)
+    if exact:
+        U[:] = 0
+        b[:] = 0
+        V[:] = 0
+    half = Fraction(1, 2) if exact else 0.5
+    if act.name == "hardtanh":
+        offs, cols = (2, -2), (push * half, -push * half)
+    else:
+        sp, sm = (_exact.exact_scalar(s) for s in act.slopes) if exact else (float(s) for s in act.slopes)
+        den = 2 * (sp - sm)
+        w = push / den if not exact else push * Fraction(1) / den
+        offs = (3, 1, -1, -3)  # node⁺ = σ_H(Ms + 2) → σ_R(Ms + 3), σ_R(Ms + 1); node⁻ likewise at Ms − 2
+        cols = (w, -w, -w, w)
+    q = len(offs)
+    for j in range(len(slabs["normals"])):
+        M = slabs["gains"][j]
+        rows, bias = _node_rows(M, slabs["normals"][j], slabs["offsets"][j], offs, exact)
+        sl = slice(j * q, (j + 1) * q)
+        U[sl] = rows
+        b[sl] = bias
+        c = classes_of[j]
+        for t, col in enumerate(cols):
+            V[c, j * q + t] = col
+    cz = np.zeros(d, dtype=dt)
+    if exact:
+        cz[:] = 0
+    return Residual(U, b, V, cz, act)
+
+
+def _track(layer, H, rows: int):
+    """The stream after ``layer``, computed chunk by chunk exactly as ``Network.__call__`` does."""
+    if H.dtype == object:
+        return layer.forward(H)
+    parts = [layer.forward(H[s : s + rows]) for s in range(0, H.shape[0], rows)]
+    return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+
+
+@register(
+    "yun2019_resnet",
+    summary="Yun et al. 2019, Thm 4.1: ResNet memorizer under general position, Σ d_l ≥ 4N/d_x + 4d_y ReLUs in the blocks + 2d_y output (hard-tanh: half).",
+    task="classification",
+    architecture=resnet_architecture,
+    reference="C. Yun, S. Sra, A. Jadbabaie. Small ReLU networks are powerful memorizers: a tight analysis of memorization capacity. NeurIPS 2019, Theorem 4.1.",
+)
+def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: bool = False) -> Network:
+    """Build a ResNet that maps every point to the exact one-hot vector of its class.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d_x)
+        Distinct points; the theorem assumes general position (no d_x + 1 on one affine
+        hyperplane). Other data are adapted to, at a reported extra cost (see Notes).
+    y : array_like, shape (N,) or (N, d_y)
+        Class labels or one-hot rows; d_y ≤ d_x classes.
+    widths : sequence of int, optional
+        Widths d_1..d_{L−1} of the residual blocks. Default: the theorem's count
+        ⌈4N/d_x + 4d_y⌉ (hard-tanh ⌈2N/d_x + 2d_y⌉) in up to 4 blocks. Each group's bump uses
+        4 (hard-tanh: 2) units of one block; units left over are idle (zero weights).
+    activation : "relu", "hardtanh" or Activation, default "relu"
+        The network is built natively in this activation (ReLU-like: memorize.relu_like(s₊, s₋)).
+    rng : None, int or numpy.random.Generator
+        Seeds the grouping and the hyperplane normals (``None`` means seed 0).
+    exact : bool, default False
+        Build in exact rational arithmetic (small data): outputs are then exactly one-hot.
+
+    Returns
+    -------
+    Network
+        ``Residual`` blocks then ``Dense(d_L×d_x, act)`` and ``Dense(d_y×d_L)``. ``meta``
+        holds ``classes``, the number of groups, ``theorem_units`` (the theorem's count for the
+        blocks plus the output layer), ``extra_units`` (units beyond it, on degenerate data),
+        ``idle_units``, the push length ``D`` and the smallest margin.
+
+    Raises
+    ------
+    AssumptionError
+        d_x < d_y, or a point that no hyperplane can separate from the others in float64.
+    CapacityError
+        ``widths`` below the theorem's bound, or too narrow per block to hold the bumps.
+
+    Notes
+    -----
+    Theorem (Yun, Sra, Jadbabaie 2019, Thm 4.1): if no d_x + 1 points lie on one affine
+    hyperplane, labels are one-hot and d_x ≥ d_y, a ResNet
+    ``h ← h + V σ(U h + b) + c`` followed by ``g = V_L σ(U_L h + b_L) + c_L`` memorizes the
+    data when Σ d_l ≥ 2N/d_x + 2d_y and d_L ≥ d_y (hard-tanh), or Σ d_l ≥ 4N/d_x + 4d_y and
+    d_L ≥ 2d_y (ReLU-like). For CIFAR-10 sizes that is 106 + 20 = 126 ReLUs.
+
+    Recipe (the paper's appendix is not available; this follows its proof idea, see
+    ``docs/yun2019_resnet.md``):
+
+    1. Split each class into ⌈n_c/d_x⌉ groups (Σ_c⌈n_c/d_x⌉ ≤ N/d_x + d_y).
+    2. Block by block, on the stream as the float network computes it, pass a hyperplane
+       ``<a, h> = β`` through each group; its margin δ is the smallest ``|<a, h> − β|`` over the
+       other points. With ``M = 4/δ`` the nodes ``σ_H(M s ± 2)`` give a bump that is 1 on the
+       group and 0 elsewhere; its output column pushes the group by ``D`` along ``e_class``.
+    3. ``D = 10·R + 8`` (R the largest range of a class coordinate) leaves a gap ≥ 9× the spread
+       of each class on its coordinate, so one threshold per class, with gain ``4.5/gap``,
+       maps the class to pre-activations in [2.25, 2.75] and the rest to ≤ −2.25. In plain ReLU
+       the two units ``σ(t ± 1)`` are then computed without rounding and the output is exactly
+       one-hot in float64 too.
+
+    Degenerate data (not in general position, e.g. the bundled digits): a group whose
+    hyperplane meets another point first tries other normals, then gives up points, which form
+    new groups (``_slabs.build_slabs``). With the default widths the extra bumps go into an extra
+    block and are counted in ``meta["extra_units"]``; with explicit ``widths`` they must fit, or
+    a CapacityError says how many units were needed.
+
+    Known limits: a bump never straddles two blocks, so blocks whose widths are not multiples
+    of 4 (hard-tanh: 2) leave units idle and may need more than the theorem's total.
+
+    References
+    ----------
+    C. Yun, S. Sra, A. Jadbabaie. Small ReLU networks are powerful memorizers: a tight analysis
+    of memorization capacity. NeurIPS 2019, Section 4, Theorem 4.1.
+
+    Examples
+    --------
+    >>> import numpy as np, memorize
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((200, 16)), rng.integers(0, 4, 200)
+    >>> net = memorize.build("yun2019_resnet", X, y)
+    >>> net.num_hidden    # ⌈4·200/16 + 4·4⌉ + 2·4
+    74
+    >>> memorize.verify(net, X, y).max_error
+    0.0
+    """
+    data: Dataset = prepare(X, y, task="classification")
+    act = _activation(activation)
+    gen = as_rng(rng)
+    n, d = data.X.shape
+    dy = len(data.classes)
+    if d < dy:
+        raise AssumptionError(
+            f"X, y: Theorem 4.1 needs d_x ≥ d_y (each class is pushed along its own input coordinate); "
+            f"got d_x = {d} < d_y = {dy} classes"
+        )
+    u = _unit(act)
+    q = 2 * u  # units per bump
+    bound = resnet_bound(n, d, dy, act)
+    default = widths is None
+    if default:
+        ws = _default_widths(n, d, dy, act)
+    else:
+        if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+            raise ArgumentTypeError(f"widths: expected a sequence of positive ints, got {widths!r}")
+        ws = []
+        for w in widths:
+            if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
+                raise ArgumentError(f"widths: block widths must be positive ints, got {list(widths)!r}")
+            ws.append(int(w))
+        if not ws:
+            raise ArgumentError("widths: needs at least one residual block")
+        if sum(ws) < bound:
+            raise CapacityError(
+                f"widths: the residual blocks have {sum(ws)} units in all, below Theorem 4.1's bound "
+                f"{'2' if u == 1 else '4'}N/d_x + {'2' if u == 1 else '4'}d_y = {float(bound):.2f} "
+                f"(N = {n}, d_x = {d}, d_y = {dy}, {act!r})"
+            )
+    labels = data.labels
+    groups = split_groups(n, d, labels=labels, rng=gen)
+    theorem_groups = len(groups)
+    if not default and sum(w // q for w in ws) < theorem_groups:
+        raise CapacityError(
+            f"widths: {ws} hold {sum(w // q for w in ws)} bumps of {q} units (a bump cannot straddle two "
+            f"blocks), but the {dy} classes need {theorem_groups} groups of at most d_x = {d} points; "
+            f"use block widths that are multiples of {q}"
+        )
+
+    Xw = _exact.to_exact_array(data.X) if exact else data.X
+    # Push length: the class coordinates' largest range, times 10, plus 8 (see Notes, step 3).
+    rng_c = np.ptp(data.X[:, :dy], axis=0)
+    D = float(10 * np.max(rng_c) + 8)
+    D = float(math.ceil(D))  # an integer keeps the exact weights short
+    Dw = _exact.exact_scalar(D) if exact else D
+
+    widest = max([d] + ws + [u * dy])
+    rows = max(1, DEFAULT_CHUNK_BYTES // (3 * 8 * widest))
+    H = Xw.copy() if exact else np.array(Xw, copy=True)
+    queue = list(groups)
+    layers = []
+    used_units = 0
+    min_margin = math.inf
+    n_groups_built = 0
+    stats = {"shrunk_groups": 0, "normal_retries": 0}
+    block_ws = list(ws)
+    bi = 0
+    while bi < len(block_ws) or queue:
+        if bi == len(block_ws):
+            if not default:
+                need = used_units + q * len(queue)
+                raise CapacityError(
+                    f"widths: the data are not in general position, and the groups had to be split: "
+                    f"{need} units in bumps are needed, more than the {sum(ws)} given "
+                    f"({len(queue)} groups left); pass more width or widths=None"
+                )
+            block_ws.append(q * len(queue))  # extra block for groups added on degenerate data
+        width = block_ws[bi]
+        cap = width // q
+        take, queue = queue[:cap], queue[cap:]
+        normals = offsets = gains = None
+        cls = []
+        if take:
+            slabs = build_slabs(H, take, rng=gen, exact=exact, labels=labels, max_size=d, allow_dependent=True)
+            stats["shrunk_groups"] += slabs.shrunk_groups
+            stats["normal_retries"] += slabs.normal_retries
+            kept = list(range(min(cap, slabs.n_groups)))
+            # groups beyond this block's capacity (made on degenerate data) wait for the next block
+            queue = [np.asarray(slabs.groups[j]) for j in range(len(kept), slabs.n_groups)] + queue
+            normals = [slabs.normals[j] for j in kept]
+            offsets = [slabs.offsets[j] for j in kept]
+            margins = [slabs.margins[j] for j in kept]
+            gains = []
+            for m in margins:
+                if exact:
+                    gains.append(Fraction(4) / m if m != float("inf") else 1)
+                else:
+                    gains.append(4.0 / m if np.isfinite(m) else 1.0)
+                if np.isfinite(float(m)):
+                    min_margin = min(min_margin, float(m))
+            cls = [int(labels[slabs.groups[j][0]]) for j in kept]
+            n_groups_built += len(kept)
+            used_units += q * len(kept)
+        pushes = [Dw] * len(cls)
+        block = _bump_block(
+            {"normals": normals or [], "offsets": offsets or [], "gains": gains or []},
+            pushes[0] if pushes else Dw,
+            cls,
+            act,
+            d,
+            width,
+            exact,
+        )
+        layers.append(block)
+        H = _track(block, H, rows)
+        bi += 1
+
+    # Output layer: one threshold per class on its coordinate, read from the tracked stream.
+    Hc = H[:, :dy]
+    Y = data.Y
+    mask = Y.astype(bool)
+    dt = object if exact else np.float64
+    alpha = np.empty(dy, dtype=dt)
+    lo = np.empty(dy, dtype=dt)
+    gaps = []
+    for c in range(dy):
+        inside = Hc[mask[:, c], c]
+        outside = Hc[~mask[:, c], c]
+        lo_c = min(inside) if exact else float(np.min(inside))
+        hi_c = max(inside) if exact else float(np.max(inside))
+        gap = (lo_c - max(outside)) if outside.size else (hi_c - lo_c + 8)
+        if exact:
+            gap_ok = gap > 0
+        else:
+            gap = float(gap)
+            gap_ok = gap > 0
+        if not gap_ok or (hi_c - lo_c) * 9 > gap:
+            bad = data.index[np.nonzero(mask[:, c])[0]]
+            raise AssumptionError(
+                f"X: class {data.classes[c]!r} was not separated on its coordinate (gap {float(gap):.3g}, spread "
+                f"{float(hi_c - lo_c):.3g}); points {format_indices(bad)} — the data are too close to tell apart "
+                "in float64; pass exact=True"
+            )
+        gaps.append(float(gap))
+        alpha[c] = (Fraction(9, 2) / gap) if exact else 4.5 / gap
+        lo[c] = lo_c
+    # t_c = α_c (h_c − lo_c) + 9/4: class c ∈ [9/4, 11/4], others ≤ −9/4.
+    nine4 = Fraction(9, 4) if exact else 2.25
+    if act.name == "hardtanh":
+        offs = (0,)
+    else:
+        offs = (1, -1)
+    k = len(offs)
+    UL = np.zeros((k * dy, d), dtype=dt)
+    bL = np.zeros(k * dy, dtype=dt)
+    VL = np.zeros((dy, k * dy), dtype=dt)
+    cL = np.zeros(dy, dtype=dt)
+    if exact:
+        UL[:] = 0
+        VL[:] = 0
+    for c in range(dy):
+        for t, o in enumerate(offs):
+            UL[k * c + t, c] = alpha[c]
+            bL[k * c + t] = -alpha[c] * lo[c] + nine4 + o
+    half = Fraction(1, 2) if exact else 0.5
+    if act.name == "hardtanh":
+        for c in range(dy):
+            VL[c, c] = half
+        cL[:] = half
+    else:
+        sp, sm = (_exact.exact_scalar(s) for s in act.slopes) if exact else (float(s) for s in act.slopes)
+        den = 2 * (sp - sm)
+        w = Fraction(1) / den if exact else 1.0 / den
+        for c in range(dy):
+            VL[c, 2 * c] = w
+            VL[c, 2 * c + 1] = -w
+        cL[:] = -2 * sm * w
+    layers.append(Dense(UL, bL, act))
+    layers.append(Dense(VL, cL, identity))
+
+    theorem_blocks = math.ceil(bound)
+    total_blocks = sum(block_ws)
+    meta = {
+        "method": "yun2019_resnet",
+        "activation": act.to_json(),
+        "classes": [c_.item() if hasattr(c_, "item") else c_ for c_ in data.classes],
+        "groups": n_groups_built,
+        "theorem_groups": theorem_groups,
+        "theorem_units": theorem_blocks + u * dy,
+        "extra_units": max(0, total_blocks - (theorem_blocks if default else sum(ws))) if default else 0,
+        "idle_units": total_blocks - used_units,
+        "block_widths": list(block_ws),
+        "push_length": D,
+        "min_margin": None if min_margin == math.inf else min_margin,
+        "min_class_gap": min(gaps) if gaps else None,
+        "shrunk_groups": stats["shrunk_groups"],
+        "normal_retries": stats["normal_retries"],
+        "n_duplicates_merged": data.n_duplicates,
+    }
+    if default and total_blocks > theorem_blocks:
+        meta["extra_units"] = total_blocks - theorem_blocks
+    net = Network(layers, meta)
+    out = _track(layers[-1], _track(layers[-2], H, rows), rows)
+    target = _exact.to_exact_array(data.Y) if exact else data.Y
+    check_self(out, target, 0 if exact else 1e-9, method="yun2019_resnet", index=data.index)
+    return net
