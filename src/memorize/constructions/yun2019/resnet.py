@@ -359,7 +359,8 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         outside = Hc[~mask[:, c], c]
         lo_c = min(inside) if exact else float(np.min(inside))
         hi_c = max(inside) if exact else float(np.max(inside))
-        gap = (lo_c - max(outside)) if outside.size else (hi_c - lo_c + 8)
+        # (a single class has no outside: any gap ≥ 9·spread serves)
+        gap = (lo_c - max(outside)) if outside.size else (9 * (hi_c - lo_c) + 9)
         if exact:
             gap_ok = gap > 0
         else:
@@ -368,7 +369,7 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         if not gap_ok or (hi_c - lo_c) * 9 > gap:
             bad = data.index[np.nonzero(mask[:, c])[0]]
             raise AssumptionError(
-                f"X: class {data.classes[c]!r} was not separated on its coordinate (gap {float(gap):.3g}, spread "
+                f"X: class {data.classes[c].item()!r} was not separated on its coordinate (gap {float(gap):.3g}, spread "
                 f"{float(hi_c - lo_c):.3g}); points {format_indices(bad)} — the data are too close to tell apart "
                 "in float64; pass exact=True"
             )
