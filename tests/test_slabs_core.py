@@ -129,3 +129,15 @@ def test_general_position_witness_is_exactly_coplanar(seed):
         assert D[0, 0] * D[1, 1] - D[0, 1] * D[1, 0] == 0
     else:
         assert r.verdict is True
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 80), d=st.integers(1, 5), levels=st.integers(1, 3), seed=st.integers(0, 10**6))
+def test_hashed_unique_rows_equals_sorting(n, d, levels, seed):
+    from memorize import data
+
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, levels, (n, d)).astype(float) + 0.0
+    a = data._unique_rows_hashed(X)
+    b = data._unique_rows_sorted(X)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])

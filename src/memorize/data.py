@@ -439,3 +439,57 @@ def general_position(X, *, rng=None, max_exhaustive: int = 20000, n_samples: int
     if method == "exhaustive":
         return out(True, method, None, checked, f"all {checked} subsets of {d + 1} points are affinely independent")
     return out(None, method, None, checked, f"no violation among {checked} random subsets of {d + 1} points (not a proof)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Fast duplicate detection for large data (added for issue 3: CIFAR-sized inputs)
+# ---------------------------------------------------------------------------------------------
+# np.unique on a void view moves whole rows while sorting; at N = 50 000, d = 3 072 that takes
+# ~15 s. Hashing each row exactly (its 64-bit words times fixed odd constants, summed mod 2**64:
+# integer arithmetic, so equal rows always get equal hashes) and comparing only rows whose hashes
+# collide gives the same result in well under a second. ``prepare`` looks ``unique_rows`` up at
+# call time, so rebinding the name here is enough; small inputs keep the sorting version.
+_unique_rows_sorted = unique_rows
+_HASH_MIN_ENTRIES = 1 << 20
+
+
+def _unique_rows_hashed(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    Xc = np.ascontiguousarray(X, dtype=np.float64)
+    n, d = Xc.shape
+    words = Xc.view(np.uint64)
+    coef = np.random.default_rng(0x5EED).integers(1, 2**63, size=d, dtype=np.uint64) | np.uint64(1)
+    h = np.empty(n, dtype=np.uint64)
+    step = max(1, (1 << 22) // max(d, 1))
+    for start in range(0, n, step):
+        h[start : start + step] = np.sum(words[start : start + step] * coef, axis=1, dtype=np.uint64)
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    rep = np.arange(n)
+    dup = np.flatnonzero(hs[1:] == hs[:-1])
+    if dup.size:
+        starts = np.flatnonzero(np.r_[True, hs[1:] != hs[:-1]])
+        ends = np.r_[starts[1:], n]
+        for s0, e0 in zip(starts, ends):
+            if e0 - s0 < 2:
+                continue
+            idx = order[s0:e0]  # ascending: the stable sort keeps the order of appearance
+            if np.all(Xc[idx] == Xc[idx[0]]):
+                rep[idx] = idx[0]
+            else:
+                f, inv = _unique_rows_sorted(Xc[idx])
+                rep[idx] = idx[f][inv]
+    is_first = rep == np.arange(n)
+    first = np.flatnonzero(is_first)
+    rank = np.cumsum(is_first) - 1
+    return first, rank[rep]
+
+
+def unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: F811 - deliberate rebinding
+    """Return ``(first, inverse)``: indices of the first occurrence of each distinct row, in
+    order of appearance, and for every row the position of its distinct row in ``first``.
+
+    Large inputs use an exact 64-bit row hash and compare colliding rows; small ones sort rows.
+    """
+    if X.shape[0] * X.shape[1] >= _HASH_MIN_ENTRIES:
+        return _unique_rows_hashed(X)
+    return _unique_rows_sorted(X)
