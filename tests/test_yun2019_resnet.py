@@ -98,9 +98,24 @@ def test_widths_below_the_bound_are_refused_with_the_bound():
         yun2019_resnet(X, y, widths=[40, 36])
     with pytest.raises(CapacityError, match=r"40\.00"):
         yun2019_resnet(X, y, widths=[20, 18], activation="hardtanh")
-    # enough in total, but bumps cannot straddle blocks: widths of 3 ReLUs hold none
-    with pytest.raises(CapacityError, match="multiples of 4"):
+    # enough ReLUs in total, but a hard-tanh node's two ReLUs share a block: width 3 holds 1 node
+    with pytest.raises(CapacityError, match="even block widths"):
         yun2019_resnet(X, y, widths=[3] * 30)
+
+
+@pytest.mark.parametrize("act_name,unit", [("hardtanh", 1), ("relu", 2), ("leaky", 2)])
+def test_bumps_straddle_blocks_of_odd_widths(act_name, unit):
+    rng = np.random.default_rng(6)
+    X, y = rng.standard_normal((200, 24)), rng.integers(0, 4, 200)
+    bound = float(resnet_bound(200, 24, 4, ACTS[act_name]))
+    for per_block in (1, 3):  # nodes per block: 1 puts every bump across two blocks
+        ws = [per_block * unit] * math.ceil(bound / (per_block * unit))
+        net = yun2019_resnet(X, y, activation=ACTS[act_name], widths=ws)
+        rep = memorize.verify(net, X, y)
+        assert rep.ok and rep.max_error <= (0 if act_name != "leaky" else 1e-12)
+        assert net.meta["straddling_bumps"] > 0 and net.widths[:-1] == tuple(ws)
+    exact_net = yun2019_resnet(X[:24], y[:24], activation=ACTS[act_name], widths=[unit] * 40, exact=True)
+    assert memorize.verify(exact_net, X[:24], y[:24]).max_error == 0
 
 
 def test_dx_below_dy_is_refused():

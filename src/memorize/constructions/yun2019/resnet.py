@@ -98,43 +98,43 @@ def _node_rows(M, a, beta, offsets, exact):
     return U, b
 
 
-def _bump_block(slabs, push, classes_of, act: Activation, d: int, width: int, exact: bool):
-    """One residual block holding the bumps of ``slabs``; unused units are zero rows.
+def _atom_block(atoms, push, act: Activation, d: int, width: int, exact: bool):
+    """One residual block from *atoms* (hard-tanh nodes of bumps); unused units are zero rows.
 
-    Hard-tanh: nodes n± = σ_H(M s ± 2) with output columns ±(D/2)e_c: the group moves by D, every
-    other point by 0. ReLU-like: each node becomes σ_R(t + 1), σ_R(t − 1) (σ_H(t) + 1 =
-    [σ_R(t+1) − σ_R(t−1) − 2s₋]/(s₊ − s₋)); the constants of the two nodes cancel.
+    An atom is ``(M, a, β, class, sign)``: sign +1 is the node n⁺ = σ_H(M s + 2) contributing
+    ½(n⁺ + 1)·D e_c, sign −1 the node n⁻ = σ_H(M s − 2) contributing −½(n⁻ + 1)·D e_c
+    (s = <a, h> − β). The two atoms of a bump sum to ½(n⁺ − n⁻)·D e_c: D e_c on the group, 0
+    elsewhere; when both sit in one block their constants cancel. ReLU-like: each node is two
+    units, σ_H(t) + 1 = [σ_R(t + 1) − σ_R(t − 1) − 2s₋]/(s₊ − s₋).
     """
     dt = object if exact else np.float64
     U = np.zeros((width, d), dtype=dt)
     b = np.zeros(width, dtype=dt)
     V = np.zeros((d, width), dtype=dt)
+    cz = np.zeros(d, dtype=dt)
     if exact:
         U[:] = 0
         b[:] = 0
         V[:] = 0
+        cz[:] = 0
     half = Fraction(1, 2) if exact else 0.5
     if act.name == "hardtanh":
-        offs, cols = (2, -2), (push * half, -push * half)
+        spec = {1: ((2,), (push * half,), push * half), -1: ((-2,), (-push * half,), -push * half)}
     else:
         sp, sm = (_exact.exact_scalar(s) for s in act.slopes) if exact else (float(s) for s in act.slopes)
-        den = 2 * (sp - sm)
-        w = push / den if not exact else push * Fraction(1) / den
-        offs = (3, 1, -1, -3)  # node⁺ = σ_H(Ms + 2) → σ_R(Ms + 3), σ_R(Ms + 1); node⁻ likewise at Ms − 2
-        cols = (w, -w, -w, w)
-    q = len(offs)
-    for j in range(len(slabs["normals"])):
-        M = slabs["gains"][j]
-        rows, bias = _node_rows(M, slabs["normals"][j], slabs["offsets"][j], offs, exact)
-        sl = slice(j * q, (j + 1) * q)
-        U[sl] = rows
-        b[sl] = bias
-        c = classes_of[j]
-        for t, col in enumerate(cols):
-            V[c, j * q + t] = col
-    cz = np.zeros(d, dtype=dt)
-    if exact:
-        cz[:] = 0
+        w = push * (Fraction(1) if exact else 1.0) / (2 * (sp - sm))
+        spec = {1: ((3, 1), (w, -w), -2 * sm * w), -1: ((-1, -3), (-w, w), 2 * sm * w)}
+    col = 0
+    for M, a, beta, c, sign in atoms:
+        offs, cols, const = spec[sign]
+        rows, bias = _node_rows(M, a, beta, offs, exact)
+        k = len(offs)
+        U[col : col + k] = rows
+        b[col : col + k] = bias
+        for t, v in enumerate(cols):
+            V[c, col + t] = v
+        cz[c] = cz[c] + const
+        col += k
     return Residual(U, b, V, cz, act)
 
 
@@ -205,11 +205,12 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
        ``<a, h> = β`` through each group; its margin δ is the smallest ``|<a, h> − β|`` over the
        other points. With ``M = 4/δ`` the nodes ``σ_H(M s ± 2)`` give a bump that is 1 on the
        group and 0 elsewhere; its output column pushes the group by ``D`` along ``e_class``.
-    3. ``D = 10·R + 8`` (R the largest range of a class coordinate) leaves a gap ≥ 9× the spread
-       of each class on its coordinate, so one threshold per class, with gain ``4.5/gap``,
-       maps the class to pre-activations in [2.25, 2.75] and the rest to ≤ −2.25. In plain ReLU
-       the two units ``σ(t ± 1)`` are then computed without rounding and the output is exactly
-       one-hot in float64 too.
+    3. ``D = 16·R + 8`` (R the largest range of a class coordinate) leaves a gap ≥ 15× the
+       spread of each class on its coordinate, so one threshold per class, with gain
+       ``7.5/gap``, maps the class to pre-activations in [5.25, 5.75] and the rest to ≤ −2.25.
+       In ReLU form the two units σ(t ± 1) of a class point then take values in one binade
+       [4, 8), where float64 rounds ``p + B + 1`` and ``p + B − 1`` alike: their difference is
+       exactly 2 and, for plain ReLU, the float64 output is exactly one-hot too.
 
     Degenerate data (not in general position, e.g. the bundled digits): a group whose
     hyperplane meets another point first tries other normals, then gives up points, which form
@@ -217,8 +218,11 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
     block and are counted in ``meta["extra_units"]``; with explicit ``widths`` they must fit, or
     a CapacityError says how many units were needed.
 
-    Known limits: a bump never straddles two blocks, so blocks whose widths are not multiples
-    of 4 (hard-tanh: 2) leave units idle and may need more than the theorem's total.
+    Odd block widths: a bump may straddle two consecutive blocks (its first node ends one block,
+    its second starts the next). Its normal is then drawn orthogonal to every class coordinate
+    the first block moves, so both nodes see the same slab value; this needs the group to have
+    at most d_x − (number of such classes) points, otherwise the unit stays idle. In ReLU-like
+    form a hard-tanh node's two units share a block, so an odd ReLU width leaves one unit idle.
 
     References
     ----------
@@ -271,17 +275,18 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
     labels = data.labels
     groups = split_groups(n, d, labels=labels, rng=gen)
     theorem_groups = len(groups)
-    if not default and sum(w // q for w in ws) < theorem_groups:
+    if not default and sum(w // u for w in ws) < 2 * theorem_groups:
         raise CapacityError(
-            f"widths: {ws} hold {sum(w // q for w in ws)} bumps of {q} units (a bump cannot straddle two "
-            f"blocks), but the {dy} classes need {theorem_groups} groups of at most d_x = {d} points; "
-            f"use block widths that are multiples of {q}"
+            f"widths: {ws} hold {sum(w // u for w in ws)} hard-tanh nodes"
+            + (" (each is 2 ReLU-like units of one block)" if u == 2 else "")
+            + f", but the {dy} classes need {theorem_groups} groups of at most d_x = {d} points, 2 nodes each; "
+            f"use even block widths"
         )
 
     Xw = _exact.to_exact_array(data.X) if exact else data.X
-    # Push length: the class coordinates' largest range, times 10, plus 8 (see Notes, step 3).
+    # Push length: the class coordinates' largest range, times 16, plus 8 (see Notes, step 3).
     rng_c = np.ptp(data.X[:, :dy], axis=0)
-    D = float(10 * np.max(rng_c) + 8)
+    D = float(16 * np.max(rng_c) + 8)
     D = float(math.ceil(D))  # an integer keeps the exact weights short
     Dw = _exact.exact_scalar(D) if exact else D
 
@@ -293,55 +298,79 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
     used_units = 0
     min_margin = math.inf
     n_groups_built = 0
-    stats = {"shrunk_groups": 0, "normal_retries": 0}
+    stats = {"shrunk_groups": 0, "normal_retries": 0, "straddling": 0}
     block_ws = list(ws)
+    pending = None  # the second node of a bump that straddles into this block
     bi = 0
-    while bi < len(block_ws) or queue:
+
+    def gain_of(m):
+        nonlocal min_margin
+        if np.isfinite(float(m)):
+            min_margin = min(min_margin, float(m))
+            return Fraction(4) / m if exact else 4.0 / m
+        return 1  # a group holding every point: any gain
+
+    while bi < len(block_ws) or queue or pending is not None:
         if bi == len(block_ws):
             if not default:
                 need = used_units + q * len(queue)
                 raise CapacityError(
-                    f"widths: the data are not in general position, and the groups had to be split: "
-                    f"{need} units in bumps are needed, more than the {sum(ws)} given "
-                    f"({len(queue)} groups left); pass more width or widths=None"
+                    f"widths: {need} units in bumps are needed, more than the {sum(ws)} given ({len(queue)} "
+                    f"groups left): the data are not in general position and groups had to be split, or a bump "
+                    f"could not straddle two blocks; pass more width, block widths that are multiples of {q}, "
+                    "or widths=None"
                 )
-            block_ws.append(q * len(queue))  # extra block for groups added on degenerate data
+            block_ws.append(q * len(queue) + (u if pending is not None else 0))  # extra block (degenerate data)
         width = block_ws[bi]
-        cap = width // q
-        take, queue = queue[:cap], queue[cap:]
-        normals = offsets = gains = None
-        cls = []
+        cap = width // u  # hard-tanh nodes this block holds
+        atoms = []
+        classes_here = set()
+        if pending is not None and cap >= 1:
+            atoms.append(pending)
+            classes_here.add(pending[3])
+            cap -= 1
+            pending = None
+        k = cap // 2
+        take, queue = queue[:k], queue[k:]
         if take:
             slabs = build_slabs(H, take, rng=gen, exact=exact, labels=labels, max_size=d, allow_dependent=True)
             stats["shrunk_groups"] += slabs.shrunk_groups
             stats["normal_retries"] += slabs.normal_retries
-            kept = list(range(min(cap, slabs.n_groups)))
+            kept = min(k, slabs.n_groups)
             # groups beyond this block's capacity (made on degenerate data) wait for the next block
-            queue = [np.asarray(slabs.groups[j]) for j in range(len(kept), slabs.n_groups)] + queue
-            normals = [slabs.normals[j] for j in kept]
-            offsets = [slabs.offsets[j] for j in kept]
-            margins = [slabs.margins[j] for j in kept]
-            gains = []
-            for m in margins:
-                if exact:
-                    gains.append(Fraction(4) / m if m != float("inf") else 1)
-                else:
-                    gains.append(4.0 / m if np.isfinite(m) else 1.0)
-                if np.isfinite(float(m)):
-                    min_margin = min(min_margin, float(m))
-            cls = [int(labels[slabs.groups[j][0]]) for j in kept]
-            n_groups_built += len(kept)
-            used_units += q * len(kept)
-        pushes = [Dw] * len(cls)
-        block = _bump_block(
-            {"normals": normals or [], "offsets": offsets or [], "gains": gains or []},
-            pushes[0] if pushes else Dw,
-            cls,
-            act,
-            d,
-            width,
-            exact,
-        )
+            queue = [np.asarray(slabs.groups[j]) for j in range(kept, slabs.n_groups)] + queue
+            for j in range(kept):
+                M = gain_of(slabs.margins[j])
+                c = int(labels[slabs.groups[j][0]])
+                classes_here.add(c)
+                for sign in (1, -1):
+                    atoms.append((M, slabs.normals[j], slabs.offsets[j], c, sign))
+                n_groups_built += 1
+                used_units += q
+        later = sum(w // u for w in block_ws[bi + 1 :])
+        if pending is None and len(atoms) < width // u and queue and later >= 1:
+            # A bump straddling this block and the next: its normal must ignore every coordinate this
+            # block moves (the classes of its bumps), so that both nodes see the same slab value.
+            cand = np.asarray(queue[0])
+            c = int(labels[cand[0]])
+            moved = sorted(classes_here | {c})
+            keep = np.array([j for j in range(d) if j not in moved], dtype=np.int64)
+            if keep.size >= cand.size:
+                sl = build_slabs(H[:, keep], [cand], rng=gen, exact=exact, labels=labels, max_size=d,
+                                 allow_dependent=True)
+                if sl.n_groups == 1 and len(sl.groups[0]) == cand.size:
+                    a = np.zeros(d, dtype=object if exact else np.float64)
+                    if exact:
+                        a[:] = 0
+                    a[keep] = sl.normals[0]
+                    M = gain_of(sl.margins[0])
+                    atoms.append((M, a, sl.offsets[0], c, 1))
+                    pending = (M, a, sl.offsets[0], c, -1)
+                    queue = queue[1:]
+                    n_groups_built += 1
+                    used_units += q
+                    stats["straddling"] += 1
+        block = _atom_block(atoms, Dw, act, d, width, exact)
         layers.append(block)
         H = _track(block, H, rows)
         bi += 1
@@ -360,13 +389,13 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         lo_c = min(inside) if exact else float(np.min(inside))
         hi_c = max(inside) if exact else float(np.max(inside))
         # (a single class has no outside: any gap ≥ 9·spread serves)
-        gap = (lo_c - max(outside)) if outside.size else (9 * (hi_c - lo_c) + 9)
+        gap = (lo_c - max(outside)) if outside.size else (15 * (hi_c - lo_c) + 15)
         if exact:
             gap_ok = gap > 0
         else:
             gap = float(gap)
             gap_ok = gap > 0
-        if not gap_ok or (hi_c - lo_c) * 9 > gap:
+        if not gap_ok or (hi_c - lo_c) * 15 > gap:
             bad = data.index[np.nonzero(mask[:, c])[0]]
             raise AssumptionError(
                 f"X: class {data.classes[c].item()!r} was not separated on its coordinate (gap {float(gap):.3g}, spread "
@@ -374,10 +403,12 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
                 "in float64; pass exact=True"
             )
         gaps.append(float(gap))
-        alpha[c] = (Fraction(9, 2) / gap) if exact else 4.5 / gap
+        alpha[c] = (Fraction(15, 2) / gap) if exact else 7.5 / gap
         lo[c] = lo_c
-    # t_c = α_c (h_c − lo_c) + 9/4: class c ∈ [9/4, 11/4], others ≤ −9/4.
-    nine4 = Fraction(9, 4) if exact else 2.25
+    # t_c = α_c (h_c − lo_c) + 21/4: class c ∈ [5.25, 5.75], others ≤ −2.25. The ReLU units then
+    # see t ± 1 ∈ [4.25, 6.75], one binade of float64, where adding the biases B ± 1 rounds the same
+    # way: their difference is exactly 2 and the output exactly one-hot (B on a 2⁻¹² grid keeps
+    # B ± 1 exact).
     if act.name == "hardtanh":
         offs = (0,)
     else:
@@ -390,10 +421,14 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
     if exact:
         UL[:] = 0
         VL[:] = 0
+    if exact:
+        B = [-alpha[c] * lo[c] + Fraction(21, 4) for c in range(dy)]
+    else:
+        B = [round((-alpha[c] * lo[c] + 5.25) * 4096.0) / 4096.0 for c in range(dy)]
     for c in range(dy):
         for t, o in enumerate(offs):
             UL[k * c + t, c] = alpha[c]
-            bL[k * c + t] = -alpha[c] * lo[c] + nine4 + o
+            bL[k * c + t] = B[c] + o
     half = Fraction(1, 2) if exact else 0.5
     if act.name == "hardtanh":
         for c in range(dy):
@@ -427,6 +462,7 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         "min_class_gap": min(gaps) if gaps else None,
         "shrunk_groups": stats["shrunk_groups"],
         "normal_retries": stats["normal_retries"],
+        "straddling_bumps": stats["straddling"],
         "n_duplicates_merged": data.n_duplicates,
     }
     if default and total_blocks > theorem_blocks:
