@@ -137,7 +137,7 @@ def run_error(res: dict, n_max: int) -> None:
     res["error"] = out
     print("\n### float64 error against N (Gaussian X in R^32, 10 classes)\n")
     print(table(("N", "builder", "hidden", "depth", "max error", "max error, one point at a time (500)",
-                 "min margin / threshold", "max |w|", "build s",
+                 "min margin / threshold", "max abs weight", "build s",
                  "verify s"), rows))
 
 
