@@ -151,3 +151,13 @@ def test_same_seed_same_network_and_registry_entry():
             assert np.array_equal(v, lb.arrays()[k])
     m = get("hardt_ma2017")
     assert m.task == "classification" and m.architecture is architecture
+
+
+def test_more_classes_than_axis_surrogates_use_a_circle():
+    rng = np.random.default_rng(8)
+    X, y = _distinct(rng.integers(-6, 7, (60, 2)).astype(float), rng.integers(0, 7, 60))  # r = 7 > 2d
+    for exact in (False, True):
+        net = hardt_ma2017(X, y, exact=exact)
+        rep = memorize.verify(net, X, y)
+        assert rep.ok and (rep.max_error == 0 if exact else rep.max_error < 1e-9)
+        assert net.num_hidden == len(X) + 7
