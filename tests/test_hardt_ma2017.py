@@ -161,3 +161,14 @@ def test_more_classes_than_axis_surrogates_use_a_circle():
         rep = memorize.verify(net, X, y)
         assert rep.ok and (rep.max_error == 0 if exact else rep.max_error < 1e-9)
         assert net.num_hidden == len(X) + 7
+
+
+@settings(max_examples=15, deadline=None)
+@given(small_data(), st.integers(0, 2**31 - 1))
+def test_conflicting_duplicates_are_refused(data, seed):
+    X, y = data
+    i = np.random.default_rng(seed).integers(0, len(X))
+    X2 = np.vstack([X, X[i : i + 1]])
+    y2 = np.r_[y, y[i] + 1]
+    with pytest.raises(DuplicateError, match=rf"\({i}, {len(X)}\)"):
+        hardt_ma2017(X2, y2)

@@ -184,3 +184,19 @@ def test_same_seed_same_network_and_registry_entry():
     m = get("yun2019_resnet")
     assert m.task == "classification" and m.architecture is resnet_architecture
     assert isinstance(a.layers[-1], Dense) and a.meta["classes"] == [0, 1, 2]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 4), st.integers(0, 2**31 - 1))
+def test_invalid_data_are_refused(d, extra, seed):
+    rng = np.random.default_rng(seed)
+    dy = d + extra  # more classes than input dimensions
+    X = rng.standard_normal((3 * dy, d))
+    y = np.arange(3 * dy) % dy
+    with pytest.raises(AssumptionError, match="d_x ≥ d_y"):
+        yun2019_resnet(X, y)
+    # a conflicting duplicate is refused whatever the sizes
+    X2 = np.vstack([X, X[:1]])
+    y2 = np.r_[y, (y[0] + 1) % dy]
+    with pytest.raises(memorize.errors.DuplicateError):
+        yun2019_resnet(X2, y2)
