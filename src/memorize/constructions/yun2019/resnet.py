@@ -60,12 +60,13 @@ def resnet_condition(widths, n: int, dx: int, dy: int, activation="relu") -> boo
 
 
 def _default_widths(n: int, dx: int, dy: int, act: Activation) -> list[int]:
-    """The theorem's count ⌈(2 or 4)(N/d_x + d_y)⌉, in up to 4 blocks of whole bumps."""
-    q = 2 * _unit(act)  # units per bump (one group)
-    total = math.ceil(resnet_bound(n, dx, dy, act))
-    nb = max(1, min(4, total // q))
-    base = (total // nb) // q * q
-    return [base] * (nb - 1) + [total - base * (nb - 1)]
+    """The theorem's count ⌈(2 or 4)(N/d_x + d_y)⌉ in one residual block.
+
+    One block is the robust default: every slab is then fitted on the raw data, which no float64
+    evaluation order changes (see ``docs/yun2019_resnet.md``, "Evaluation order"). Pass
+    ``widths`` for deeper networks.
+    """
+    return [math.ceil(resnet_bound(n, dx, dy, act))]
 
 
 def resnet_architecture(n: int, dx: int, dy: int = 2, *, widths=None, activation="relu", **_options) -> Architecture:
@@ -165,8 +166,8 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         Class labels or one-hot rows; d_y ≤ d_x classes.
     widths : sequence of int, optional
         Widths d_1..d_{L−1} of the residual blocks. Default: the theorem's count
-        ⌈4N/d_x + 4d_y⌉ (hard-tanh ⌈2N/d_x + 2d_y⌉) in up to 4 blocks. Each group's bump uses
-        4 (hard-tanh: 2) units of one block; units left over are idle (zero weights).
+        ⌈4N/d_x + 4d_y⌉ (hard-tanh ⌈2N/d_x + 2d_y⌉) in one block. Each group's bump uses
+        4 (hard-tanh: 2) units; units left over are idle (zero weights).
     activation : "relu", "hardtanh" or Activation, default "relu"
         The network is built natively in this activation (ReLU-like: memorize.relu_like(s₊, s₋)).
     rng : None, int or numpy.random.Generator
@@ -298,7 +299,9 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
     used_units = 0
     min_margin = math.inf
     n_groups_built = 0
-    stats = {"shrunk_groups": 0, "normal_retries": 0, "straddling": 0}
+    stats = {"shrunk_groups": 0, "normal_retries": 0, "straddling": 0, "order_sensitive": 0}
+    # ReLU-like float64 builds: coordinates no bump moves (see the block loop)
+    robust_cols = None if (exact or not act.is_relu_like or d == dy) else np.arange(dy, d)
     block_ws = list(ws)
     pending = None  # the second node of a bump that straddles into this block
     bi = 0
@@ -333,18 +336,38 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         k = cap // 2
         take, queue = queue[:k], queue[k:]
         if take:
-            slabs = build_slabs(H, take, rng=gen, exact=exact, labels=labels, max_size=d, allow_dependent=True)
-            stats["shrunk_groups"] += slabs.shrunk_groups
-            stats["normal_retries"] += slabs.normal_retries
-            kept = min(k, slabs.n_groups)
+            fitted = []  # (group, normal, offset, margin)
+            # After the first block, ReLU-like cancellation leaves rounding noise in the class
+            # coordinates that depends on the evaluation order (BLAS blocking); normals that ignore
+            # the class coordinates are immune to it. A group of at most d_x − d_y points has one.
+            small = [g for g in take if robust_cols is not None and bi > 0 and len(g) <= robust_cols.size]
+            big = [g for g in take if not (robust_cols is not None and bi > 0 and len(g) <= robust_cols.size)]
+            for part, cols in ((small, robust_cols), (big, None)):
+                if not part:
+                    continue
+                Hp = H if cols is None else H[:, cols]
+                sl = build_slabs(Hp, part, rng=gen, exact=exact, labels=labels, max_size=d, allow_dependent=True)
+                stats["shrunk_groups"] += sl.shrunk_groups
+                stats["normal_retries"] += sl.normal_retries
+                for j in range(sl.n_groups):
+                    a = sl.normals[j]
+                    if cols is not None:
+                        a = np.zeros(d, dtype=object if exact else np.float64)
+                        if exact:
+                            a[:] = 0
+                        a[cols] = sl.normals[j]
+                    elif bi > 0 and robust_cols is not None:
+                        stats["order_sensitive"] += 1
+                    fitted.append((np.asarray(sl.groups[j]), a, sl.offsets[j], sl.margins[j]))
+            kept = min(k, len(fitted))
             # groups beyond this block's capacity (made on degenerate data) wait for the next block
-            queue = [np.asarray(slabs.groups[j]) for j in range(kept, slabs.n_groups)] + queue
-            for j in range(kept):
-                M = gain_of(slabs.margins[j])
-                c = int(labels[slabs.groups[j][0]])
+            queue = [f[0] for f in fitted[kept:]] + queue
+            for grp, a, beta, m in fitted[:kept]:
+                M = gain_of(m)
+                c = int(labels[grp[0]])
                 classes_here.add(c)
                 for sign in (1, -1):
-                    atoms.append((M, slabs.normals[j], slabs.offsets[j], c, sign))
+                    atoms.append((M, a, beta, c, sign))
                 n_groups_built += 1
                 used_units += q
         later = sum(w // u for w in block_ws[bi + 1 :])
@@ -355,6 +378,8 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
             c = int(labels[cand[0]])
             moved = sorted(classes_here | {c})
             keep = np.array([j for j in range(d) if j not in moved], dtype=np.int64)
+            if robust_cols is not None and cand.size <= robust_cols.size:
+                keep = robust_cols  # also immune to the ReLU rounding noise (see above)
             if keep.size >= cand.size:
                 sl = build_slabs(H[:, keep], [cand], rng=gen, exact=exact, labels=labels, max_size=d,
                                  allow_dependent=True)
@@ -463,6 +488,7 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         "shrunk_groups": stats["shrunk_groups"],
         "normal_retries": stats["normal_retries"],
         "straddling_bumps": stats["straddling"],
+        "order_sensitive_bumps": stats["order_sensitive"],
         "n_duplicates_merged": data.n_duplicates,
     }
     if default and total_blocks > theorem_blocks:
