@@ -219,6 +219,12 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
     block and are counted in ``meta["extra_units"]``; with explicit ``widths`` they must fit, or
     a CapacityError says how many units were needed.
 
+    Evaluation order (ReLU-like, float64): a bump's ReLUs cancel on the far side of its
+    hyperplane only up to rounding, and that rounding depends on the BLAS blocking, i.e. on the
+    batch shape. Slabs of later blocks that look at class coordinates can amplify the
+    difference, so the default uses one block (slabs fitted on the raw inputs), and later blocks
+    prefer normals without class components (``meta["order_sensitive_bumps"]`` counts the rest).
+
     Odd block widths: a bump may straddle two consecutive blocks (its first node ends one block,
     its second starts the next). Its normal is then drawn orthogonal to every class coordinate
     the first block moves, so both nodes see the same slab value; this needs the group to have
