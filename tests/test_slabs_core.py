@@ -138,6 +138,19 @@ def test_hashed_unique_rows_equals_sorting(n, d, levels, seed):
 
     rng = np.random.default_rng(seed)
     X = rng.integers(0, levels, (n, d)).astype(float) + 0.0
-    a = data._unique_rows_hashed(X)
-    b = data._unique_rows_sorted(X)
+    a = data.unique_rows(X)
+    b = data._void_unique(X)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_general_position_large_dimension_and_sampling_are_cheap_and_honest():
+    rng = np.random.default_rng(0)
+    r = general_position(rng.standard_normal((300, 250)))
+    assert r.verdict is None and r.method == "none"
+    X = rng.standard_normal((200, 8))
+    X[7] = X[3] + X[5] - X[11]  # 4 coplanar points among 200: sampling may or may not see them
+    r = general_position(X, n_samples=300)
+    assert r.verdict in (None, False)
+    if r.verdict is False:
+        w = X[list(r.witness)]
+        assert np.linalg.matrix_rank(w[1:] - w[0]) < 8

@@ -15,6 +15,7 @@ Examples
 """
 
 from . import errors
+from .estimators import MemorizingClassifier, MemorizingRegressor
 from .activations import Activation, hardtanh, identity, relu, relu_like, step
 from .io import load
 from .network import Dense, Network, Residual
@@ -23,15 +24,26 @@ from .verify import Report, verify
 
 __version__ = "0.1.0"
 
+
+def from_torch(module) -> Network:
+    """Read a ``torch.nn`` module back as a :class:`Network`; see :func:`memorize.interop.torch.from_torch`."""
+    from .interop.torch import from_torch as _from_torch
+
+    return _from_torch(module)
+
+
 __all__ = [
     "Activation",
     "Architecture",
     "Dense",
+    "MemorizingClassifier",
+    "MemorizingRegressor",
     "Network",
     "Report",
     "Residual",
     "build",
     "errors",
+    "from_torch",
     "hardtanh",
     "identity",
     "load",
@@ -41,3 +53,15 @@ __all__ = [
     "step",
     "verify",
 ]
+
+# -- sizes and limits: memorize.bounds, memorize.plan, the Theorem 3.3 converse ----------------
+from . import bounds  # noqa: E402
+from .pieces import count_pieces, hard_dataset  # noqa: E402
+from .planner import plan  # noqa: E402
+
+__all__ += ["bounds", "count_pieces", "hard_dataset", "plan"]
+
+# -- interop: figures (matplotlib imported lazily inside memorize.plot) -------------------------
+from . import plot  # noqa: E402
+
+__all__ += ["plot"]

@@ -10,7 +10,7 @@ import zipfile
 
 import numpy as np
 
-from . import registry
+from . import _progress, registry
 from .errors import FileFormatError, MemorizeError
 from .verify import verify
 
@@ -86,7 +86,8 @@ def _print_table(header, rows, out=sys.stdout):
 
 def cmd_demo(args) -> int:
     print("memorize demo: every registered construction on the bundled UCI digits (1797×64) and on Gaussian data\n")
-    rows = _demo_rows(args.seed)
+    with _progress.Spinner("demo: building and verifying every construction", force=_force(args)):
+        rows = _demo_rows(args.seed)
     header = ("method", "data", "N", "d_in", "d_out", "hidden", "theorem", "params", "max error", "arithmetic", "build s")
     _print_table(header, rows)
     print("\n'hidden' is the number of hidden units built; 'theorem' the count the theorem guarantees for these sizes.")
@@ -108,7 +109,8 @@ def cmd_build(args) -> int:
         k, v = kv.split("=", 1)
         opts[k] = _parse_value(v)
     t0 = time.perf_counter()
-    net = registry.build(args.method, X, y, rng=args.seed, exact=args.exact, **opts)
+    with _progress.Spinner(f"building {args.method} on {len(X):,} points", force=_force(args)):
+        net = registry.build(args.method, X, y, rng=args.seed, exact=args.exact, **opts)
     secs = time.perf_counter() - t0
     net.save(args.output)
     print(f"built {net!r} in {secs:.2f} s; saved to {args.output}")
@@ -120,13 +122,15 @@ def cmd_verify(args) -> int:
 
     net = load(args.network)
     X, y = _load_data(args.data)
-    rep = verify(net, X, y, tol=args.tol)
+    rep = _verify_with_progress(net, X, y, tol=args.tol, force=_force(args))
     print(rep)
     return 0 if rep.ok else 1
 
 
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="memorize", description="Closed-form ReLU networks that memorize a dataset.")
+    p.add_argument("--no-progress", action="store_true",
+                   help="never show progress (shown on stderr only when it is a terminal; MEMORIZE_PROGRESS=0 also hides it)")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="build every construction on bundled data, verify, print a table")
     d.add_argument("--seed", type=int, default=0)
@@ -146,6 +150,7 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("data")
     v.add_argument("--tol", type=float, default=None)
     v.set_defaults(func=cmd_verify)
+    _add_plan_parser(sub)
     return p
 
 
@@ -163,3 +168,83 @@ def main(argv=None) -> int:
     except Exception as exc:  # one clear line, no traceback, for anything unexpected too
         print(f"memorize: unexpected error ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 3
+
+
+# -- memorize plan ---------------------------------------------------------------------------------
+def cmd_plan(args) -> int:
+    from .planner import plan
+
+    opts = {}
+    for kv in args.option or []:
+        if "=" not in kv or ":" not in kv.split("=", 1)[0]:
+            raise FileFormatError(f"--option: expected METHOD:KEY=VALUE, got {kv!r}")
+        head, v = kv.split("=", 1)
+        method, k = head.split(":", 1)
+        opts.setdefault(method, {})[k] = _parse_value(v)
+    gp = {"yes": True, "no": False, "unknown": None}[args.general_position]
+    result = plan(
+        args.n, args.dx, args.dy, task=args.task, delta=args.delta, general_position=gp, rank=args.rank,
+        methods=args.method or None, options=opts,
+    )
+    print(result)
+    return 0
+
+
+def _add_plan_parser(sub) -> None:
+    q = sub.add_parser("plan", help="sizes of every applicable construction for N points, with the lower bounds")
+    q.add_argument("--n", type=int, required=True, help="number of data points")
+    q.add_argument("--dx", type=int, required=True, help="input dimension")
+    q.add_argument("--dy", type=int, default=1, help="output dimension, or number of classes")
+    q.add_argument("--task", choices=("regression", "classification", "binary"), default="regression")
+    q.add_argument("--delta", type=float, default=None, help="separation of the points in the unit ball")
+    q.add_argument("--general-position", choices=("yes", "no", "unknown"), default="unknown",
+                   help="'no' drops constructions that assume general position")
+    q.add_argument("--rank", choices=("hidden", "params"), default="hidden")
+    q.add_argument("--method", action="append", help="restrict to this method (repeatable)")
+    q.add_argument("--option", action="append", metavar="METHOD:KEY=VALUE", help="architecture option (JSON value)")
+    q.set_defaults(func=cmd_plan)
+
+
+# -- progress for long builds and verifications (interop, issue 9) ---------------------------------
+def _force(args):
+    """False when --no-progress was given, else None (show only on a terminal)."""
+    return False if getattr(args, "no_progress", False) else None
+
+
+def _verify_with_progress(net, X, y, *, tol=None, force=None, blocks: int = 100):
+    """:func:`memorize.verify` on row blocks with a progress bar; the same Report as one call.
+
+    Targets and the default tolerance are fixed once on the whole data (as ``verify`` does),
+    so every block is checked against the same classes and tolerance.
+    """
+    from .data import as_inputs
+    from .verify import Report, _targets, default_tol
+
+    show = _progress.enabled() if force is None else force
+    if not show:
+        return verify(net, X, y, tol=tol)
+    start = time.perf_counter()
+    Xa = X if (net.is_exact and isinstance(X, np.ndarray) and X.dtype == object) else as_inputs(X)
+    n = Xa.shape[0]
+    Y, codes = _targets(net, y, n, None)
+    if tol is None:
+        ymax = max((abs(v) for v in Y.flat), default=0) if Y.dtype == object else (float(np.max(np.abs(Y))) if Y.size else 0.0)
+        tol = default_tol(ymax, net.is_exact)
+    # one-hot targets carry the class codes, so each block reports its accuracy
+    step = max(1, -(-n // blocks))
+    parts = []
+    with _progress.Bar(n, f"verifying {n:,} points", force=force) as bar:
+        for s0 in range(0, n, step):
+            sl = slice(s0, min(n, s0 + step))
+            parts.append((s0, verify(net, Xa[sl], Y[sl], tol=tol)))
+            bar.update(sl.stop - sl.start)
+    failed = np.concatenate([r.failed + s0 for s0, r in parts])[:1000] if parts else np.zeros(0, np.int64)
+    errs = [r.max_error for _, r in parts]
+    max_err = max(errs) if errs else 0
+    if not net.is_exact:
+        max_err = float(np.nanmax(errs)) if not any(np.isnan(e) for e in errs) else float("nan")
+    acc = None
+    if codes is not None:
+        acc = sum(r.accuracy * r.n for _, r in parts) / max(n, 1)
+    return Report(n, max_err, sum(r.n_failed for _, r in parts), failed.astype(np.int64), acc, parts[0][1].exact,
+                  parts[0][1].tol, time.perf_counter() - start)

@@ -37,8 +37,11 @@ def _freeze(a, name: str, ndim: int) -> np.ndarray:
     if arr.dtype == object:
         arr = _exact.to_exact_array(arr)
     elif arr.dtype.kind in "biuf":
-        arr = np.array(arr, dtype=np.float64, copy=True)
-        if not np.all(np.isfinite(arr)):
+        # A read-only float64 array that owns its memory is already frozen: builders hand over
+        # large matrices this way and avoid a second copy. Anything else is copied.
+        if not (arr.dtype == np.float64 and arr.flags.owndata and not arr.flags.writeable):
+            arr = np.array(arr, dtype=np.float64, copy=True)
+        if not np.isfinite(arr).all():
             raise NonFiniteError(f"{name}: weights must be finite")
     else:
         raise ArgumentTypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
@@ -88,7 +91,9 @@ class Dense:
     def forward(self, h: np.ndarray) -> np.ndarray:
         if h.dtype == object:
             return self.activation(_exact.affine(h, self.weight, self.bias))
-        return self.activation(h @ self.weight.T + self.bias)
+        t = h @ self.weight.T
+        t += self.bias
+        return self.activation.apply_(t)
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,7 +149,12 @@ class Residual:
         if h.dtype == object:
             inner = self.activation(_exact.affine(h, self.U, self.b))
             return h + _exact.affine(inner, self.V, self.c)
-        return h + self.activation(h @ self.U.T + self.b) @ self.V.T + self.c
+        t = h @ self.U.T
+        t += self.b
+        out = self.activation.apply_(t) @ self.V.T
+        out += h
+        out += self.c
+        return out
 
 
 Layer = Union[Dense, Residual]
@@ -365,6 +375,9 @@ class Network:
     def __call__(self, X, *, chunk_bytes: int | None = None) -> np.ndarray:
         """Evaluate the network on a batch ``X`` of shape (N, input_dim) or on one point.
 
+        Float64 results agree with an unchunked evaluation to rounding (BLAS picks different
+        kernels for different batch sizes); exact results are identical.
+
         Exact networks evaluate exactly (inputs are converted losslessly) and return an object
         array; float64 networks return float64. The work is split into chunks so that the
         extra memory stays below ``chunk_bytes`` (default :data:`DEFAULT_CHUNK_BYTES`).
@@ -381,6 +394,15 @@ class Network:
         from .io import save_network
 
         save_network(self, path)
+
+    def to_torch(self, dtype=None, device=None):
+        """Export to a ``torch.nn.Sequential`` (float64 by default); see :func:`memorize.interop.torch.to_torch`.
+
+        Needs PyTorch (``pip install 'memorize[torch]'``); exact networks are refused.
+        """
+        from .interop.torch import to_torch
+
+        return to_torch(self, dtype=dtype, device=device)
 
     def __repr__(self) -> str:
         parts = [str(self.input_dim)]

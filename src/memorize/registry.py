@@ -76,6 +76,9 @@ class Method:
     aliases: tuple = ()
     demo_max_n: int | None = None  # the demo subsamples larger data for slow exact-only builders
     demo_options: dict = field(default_factory=dict)
+    # What the theorem assumes of the data beyond distinct points ("general position",
+    # "labels in [-1, 1]", "δ-separated in the unit ball", ...); read by memorize.plan.
+    assumptions: tuple = ()
 
     def __call__(self, X, y, **options):
         return self.builder(X, y, **options)
@@ -96,14 +99,20 @@ def register(
     aliases: tuple = (),
     demo_max_n: int | None = None,
     demo_options: dict | None = None,
+    assumptions: tuple = (),
 ):
-    """Decorator registering a builder ``(X, y, *, ..., rng=None, exact=False) -> Network``."""
+    """Decorator registering a builder ``(X, y, *, ..., rng=None, exact=False) -> Network``.
+
+    ``assumptions`` lists, as short phrases, what the theorem needs of the data beyond distinct
+    points (e.g. ``("general position", "one-hot labels")``); :func:`memorize.plan` shows them.
+    """
 
     def deco(fn):
         if name in _REGISTRY or name in _ALIASES:
             raise RuntimeError(f"method {name!r} registered twice")
         _REGISTRY[name] = Method(
-            name, fn, summary, task, architecture, reference, tuple(aliases), demo_max_n, dict(demo_options or {})
+            name, fn, summary, task, architecture, reference, tuple(aliases), demo_max_n, dict(demo_options or {}),
+            tuple(assumptions),
         )
         for a in aliases:
             _ALIASES[a] = name

@@ -218,6 +218,9 @@ def check_self(values, targets, tol, *, method: str, index=None) -> None:
     """
     v = np.asarray(values)
     t = np.asarray(targets)
+    if v.dtype == object and any(isinstance(e, float) for e in v.flat):
+        # a float that slipped into an exact build (e.g. int / int) would make "exact" a lie
+        raise ConstructionError(f"{method}: an exact build produced float values; this is a bug in memorize")
     if v.dtype == object or t.dtype == object:
         diff = np.abs(_exact.to_exact_array(v) - _exact.to_exact_array(t))
         bad_mask = np.array([any(e > tol for e in row) for row in diff.reshape(len(diff), -1)], dtype=bool)

@@ -26,6 +26,7 @@ points happens in float64 only, when two points are closer than the rounding lev
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -40,6 +41,7 @@ __all__ = [
     "AffineHull",
     "SlabSet",
     "split_groups",
+    "group_size_limit",
     "affine_hull",
     "fit_hyperplane",
     "fit_hyperplanes",
@@ -105,7 +107,7 @@ def _exact_null_vector(D: np.ndarray, dim: int, rng: np.random.Generator) -> np.
         z[j] = -sum((R[i, k] * z[k] for k in free), 0)
     den = 1
     for v in z:
-        den = den * Fraction(v).denominator // __import__("math").gcd(den, Fraction(v).denominator)
+        den = math.lcm(den, Fraction(v).denominator)  # np.gcd overflows on big Python ints
     return _exact.to_exact_array(np.array([Fraction(v) * den for v in z], dtype=object))
 
 
@@ -200,6 +202,18 @@ class AffineHull:
         return self.basis is None
 
 
+def group_size_limit(n: int, d: int, hull: "AffineHull | None") -> int:
+    """Largest group size that can work: d, or the hull's dimension r when the data are flat.
+
+    r + 1 points in general position inside an r-dimensional hull span it, so any hyperplane
+    through them holds every point; groups of r leave a direction free. With n ≤ d every point
+    fits in one group (there is no other point to avoid), so d is kept.
+    """
+    if hull is None or hull.dim >= d or n <= d:
+        return max(1, d)
+    return max(1, hull.dim)
+
+
 def _float_rank_tol(s: np.ndarray, shape) -> float:
     return float(s[0]) * max(shape) * 64 * U_FP if s.size else 0.0
 
@@ -289,7 +303,7 @@ def _null_vector_lu(D: np.ndarray, gen: np.random.Generator):
     """A null vector of the (k × d) difference matrix D (k < d) from one LU of a k × k block.
 
     Random d − k free coordinates, the k others solved from a random column subset; one step of
-    iterative refinement. About 3× cheaper than the Gram route for large groups. Returns None
+    iterative refinement. About 2× cheaper than the Gram route for large groups. Returns None
     when the block is singular or the refined residual is not at the rounding level (the caller
     then uses the rank-revealing Gram route).
     """
@@ -411,7 +425,8 @@ def fit_hyperplanes(X: np.ndarray, groups, *, rng=None, basis=None, exact: bool 
         g = gen.standard_normal((len(which), d)) if basis is None else gen.standard_normal((len(which), basis.shape[1])) @ basis.T
         for _ in range(2):
             g = g - np.einsum("gkd,gk->gd", Q, np.einsum("gkd,gd->gk", Q, g))
-        g /= np.linalg.norm(g, axis=1, keepdims=True)
+        nrm = np.linalg.norm(g, axis=1, keepdims=True)
+        g = np.divide(g, nrm, out=np.zeros_like(g), where=nrm > 0)  # zero only when no direction is left
         U[which] = g
         c[which] = np.einsum("gd,gd->g", g, mean)
         ranks[which] = keep.sum(axis=1)
@@ -568,38 +583,92 @@ def _independent_subset(P, exact: bool) -> list[int]:
     return [0] + sorted(1 + int(j) for j in piv[:rank])
 
 
+def _row_space(P: np.ndarray, basis) -> tuple[np.ndarray, np.ndarray, int]:
+    """Mean, orthonormal row-space basis Q (rank × d) and rank of the centred group (float64)."""
+    mean = P.mean(axis=0)
+    D = P - mean
+    if P.shape[0] == 1:
+        return mean, np.zeros((0, P.shape[1])), 0
+    if D.shape[0] <= _SVD_MAX or D.shape[0] > D.shape[1]:
+        _, s, vt = np.linalg.svd(D, full_matrices=False)
+        rank = int(np.sum(s > _float_rank_tol(s, D.shape)))
+        return mean, vt[:rank], rank
+    from scipy.linalg import qr
+
+    Qm, R, _ = qr(D.T, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(R))
+    rank = int(np.sum(diag > diag[0] * max(D.shape) * 64 * U_FP)) if diag.size else 0
+    return mean, Qm[:, :rank].T, rank
+
+
+def _draw_normal(Q: np.ndarray, d: int, gen, basis) -> np.ndarray:
+    g = _random_direction(d, gen, basis)
+    for _ in range(2):
+        g = g - Q.T @ (Q @ g)
+    nrm = float(np.linalg.norm(g))
+    return g / nrm if nrm > 0 else g
+
+
 def _repair(X, grp, *, gen, basis, exact, xnorm, tol_factor, hull_dim, allow_dependent, n_retries=3):
     """Make one failing group valid: other normals first, then give up points.
 
     An affinely dependent group (when not allowed) first shrinks to a maximal independent
-    subset; after that points leave one at a time, and after each removal a few normals are tried.
+    subset. Then, while the group fails: if a foreign point lies in the group's affine span no
+    normal can help, so the member carrying the largest weight in that point's affine
+    combination leaves; otherwise a few other normals are drawn (when the group leaves at least
+    two free directions) before the last member leaves.
     Returns (kept_indices, u, c, margin, residual, rounding, released_indices, retries).
     """
     members = [int(i) for i in grp]
     released: list[int] = []
     retries = 0
+    n, d = X.shape
+    cdt = object if exact else np.float64
+    dependent_ok = allow_dependent  # a dependent group gets one chance; after a failure it is reduced
     while members:
         P = X[members]
-        tries = 0
-        while True:
-            u, cc, rank = fit_hyperplane(P, rng=gen, basis=basis, exact=exact)
-            independent = rank == len(members) - 1
-            if not independent and not allow_dependent:
-                keep = _independent_subset(P, exact)
-                drop = sorted(set(range(len(members))) - set(keep))
-                released.extend(members[i] for i in drop)
-                members = [members[i] for i in keep]
-                P = X[members]
-                continue
-            cdt = object if exact else np.float64
+        if exact:
+            u, cc, rank = fit_hyperplane(P, rng=gen, basis=basis, exact=True)
+        else:
+            mean, Q, rank = _row_space(P, basis)
+        if rank != len(members) - 1 and not dependent_ok:
+            keep = _independent_subset(P, exact)
+            drop = sorted(set(range(len(members))) - set(keep))
+            released.extend(members[i] for i in drop)
+            members = [members[i] for i in keep]
+            continue
+        drop_pos = len(members) - 1
+        for attempt in range(n_retries + 1):
+            if attempt and exact:
+                u, cc, rank = fit_hyperplane(P, rng=gen, basis=basis, exact=True)
+            elif not exact:
+                u = _draw_normal(Q, d, gen, basis)
+                cc = float(u @ mean)
             m, r, rb, ok = _check_block(X, [np.array(members)], u[None, :], np.array([cc], dtype=cdt), None, xnorm, exact, tol_factor)
             if ok[0]:
                 return np.array(sorted(members)), u, cc, m[0], r[0], rb[0], released, retries
-            tries += 1
+            if not exact and attempt == 0 and len(members) > 1:
+                # a foreign point inside the affine span of the group defeats every normal
+                a = X @ u - cc
+                mask = np.ones(n, dtype=bool)
+                mask[members] = False
+                off = np.flatnonzero(mask & (np.abs(a) <= tol_factor * (rb[0] + r[0])))
+                if off.size:
+                    Z = X[off[:64]] - mean
+                    inside = np.linalg.norm(Z - (Z @ Q.T) @ Q, axis=1) <= 64 * max(d, 2) * U_FP * (xnorm + float(np.linalg.norm(mean)))
+                    if inside.any():
+                        x = X[off[:64][int(np.argmax(inside))]]
+                        lam = np.linalg.lstsq((P[1:] - P[0]).T, x - P[0], rcond=None)[0]
+                        drop_pos = 1 + int(np.argmax(np.abs(lam)))
+                        break
             # another normal can only help when the group leaves at least two free directions
-            if hull_dim - rank < 2 or tries > n_retries:
+            if hull_dim - rank < 2:
                 break
-            retries += 1
+            if attempt < n_retries:
+                retries += 1
+        if rank != len(members) - 1 and dependent_ok:
+            dependent_ok = False
+            continue
         if len(members) == 1:
             near = members
             if not exact:
@@ -611,7 +680,7 @@ def _repair(X, grp, *, gen, basis, exact, xnorm, tol_factor, hull_dim, allow_dep
                 f"{'exact' if exact else 'float64'} arithmetic (it is within the rounding level of the data of "
                 f"point(s) {format_indices(near[1:])}). Pass exact=True or rescale the data."
             )
-        released.append(members.pop())
+        released.append(members.pop(drop_pos))
     raise AssumptionError("X: empty group")  # pragma: no cover - unreachable
 
 

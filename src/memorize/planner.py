@@ -1,0 +1,325 @@
+"""``memorize.plan``: every applicable construction for a problem size, ranked, with the lower bounds.
+
+The planner knows no size formula of its own: it asks each registered builder's
+``architecture`` function (:func:`memorize.bounds.architecture`) and reads the theorem's task and
+assumptions from the registry entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import registry
+from .bounds import LowerBound, PaperSize, accepts, lower_bounds, min_weight_bits, paper_size
+from .errors import ArgumentError, MemorizeError
+
+__all__ = ["PlanRow", "Plan", "plan"]
+
+# What each known theorem assumes of the data, for builders registered without
+# ``assumptions=``. The registry entry wins whenever it says something.
+_KNOWN_ASSUMPTIONS = {
+    "zhang2017": ("distinct points",),
+    "baum1988": ("general position", "binary labels"),
+    "bubeck2020": ("general position",),
+    "yun2019_one_hidden": ("general position", "one-hot labels"),
+    "yun2019_two_hidden": ("distinct points", "labels in [-1, 1]"),
+    "yun2019_classifier": ("distinct points", "one-hot labels"),
+    "yun2019_deep": ("distinct points", "labels in [-1, 1]"),
+    "yun2019_resnet": ("general position", "one-hot labels", "d_x ≥ d_y"),
+    "hardt_ma2017": ("distinct points",),
+    "yang2026": ("δ-separated points", "class labels", "exact arithmetic (big-integer weights)"),
+    "vardi2022": ("δ-separated points", "class labels", "exact arithmetic (big-integer weights)"),
+}
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One construction's network for the planned problem.
+
+    Attributes
+    ----------
+    method : str
+    widths : tuple of int
+    depth, num_hidden, num_params : int
+    residual : bool
+    activation : str
+    assumptions : tuple of str
+        What the theorem needs of the data.
+    task : str
+        The builder's task ("regression", "classification", "binary").
+    max_weight_bits : int or None
+        Largest weight's bit length where the construction fixes it.
+    min_bits : float or None
+        Bits per weight that *any* network with this many parameters needs for the labels
+        (:func:`memorize.bounds.min_weight_bits`); None for real labels.
+    options : dict
+        Options passed to the architecture function.
+    summary, reference, notes : str
+    paper : PaperSize or None
+        The size the theorem *states* as sufficient, in the paper's terms
+        (:func:`memorize.bounds.paper_size`); the builder may use fewer units.
+    """
+
+    method: str
+    widths: tuple
+    depth: int
+    num_hidden: int
+    num_params: int
+    residual: bool
+    activation: str
+    assumptions: tuple
+    task: str
+    max_weight_bits: int | None = None
+    min_bits: float | None = None
+    options: dict = field(default_factory=dict)
+    summary: str = ""
+    reference: str = ""
+    notes: str = ""
+    paper: PaperSize | None = None
+
+
+def _fmt_widths(ws) -> str:
+    if not ws:
+        return "-"
+    if len(ws) > 6:
+        return f"{ws[0]}×{len(ws)}" if len(set(ws)) == 1 else f"{'-'.join(map(str, ws[:3]))}-…({len(ws)} layers)"
+    return "-".join(_short(w) for w in ws)
+
+
+def _short(w: int) -> str:
+    if w >= 10**6 and w % 10**6 == 0:
+        return f"{w // 10**6}M"
+    return f"{w // 1000}k" if w >= 1000 and w % 1000 == 0 else str(w)
+
+
+class Plan(list):
+    """A list of :class:`PlanRow` (ranked), with ``lower_bounds``, ``skipped`` and a text form.
+
+    Attributes
+    ----------
+    n, dx, dy : int
+    task : str
+    delta : float or None
+    rank : str
+        "hidden" or "params".
+    lower_bounds : list of LowerBound
+    skipped : list of (method, reason)
+        Registered constructions that do not apply, and why.
+    """
+
+    def __init__(self, rows, *, n, dx, dy, task, delta, rank, lower, skipped):
+        super().__init__(rows)
+        self.n, self.dx, self.dy, self.task, self.delta, self.rank = n, dx, dy, task, delta, rank
+        self.lower_bounds: list[LowerBound] = list(lower)
+        self.skipped: list[tuple] = list(skipped)
+
+    def table(self) -> list[tuple]:
+        """Rows of strings: method, widths, hidden, paper's count, params, weight bits, assumptions."""
+        out = []
+        for r in self:
+            bits = "-" if r.max_weight_bits is None else str(r.max_weight_bits)
+            kind = "res " if r.residual else ""
+            paper = "-" if r.paper is None else (
+                f"{r.paper.num_hidden:,}" if len(r.paper.widths) == 1 or r.residual
+                else f"{_fmt_widths(r.paper.widths)} = {r.paper.num_hidden:,}")
+            out.append(
+                (r.method, kind + _fmt_widths(r.widths), f"{r.num_hidden:,}", paper, f"{r.num_params:,}", bits,
+                 ", ".join(r.assumptions) or "-")
+            )
+        return out
+
+    def __str__(self) -> str:
+        head = (f"memorize plan: N = {self.n:,}, d_x = {self.dx:,}, d_y = {self.dy:,}, task = {self.task}"
+                + (f", δ = {self.delta:g}" if self.delta is not None else "")
+                + f"; ranked by {'hidden units' if self.rank == 'hidden' else 'parameters'}")
+        header = ("method", "hidden widths", "hidden", "paper's count", "params", "weight bits", "assumptions")
+        rows = self.table()
+        cols = list(zip(*([header] + rows))) if rows else [[h] for h in header]
+        w = [max(len(c) for c in col) for col in cols]
+        lines = [head, ""]
+        lines.append("  ".join(h.ljust(x) for h, x in zip(header, w)).rstrip())
+        lines.append("  ".join("-" * x for x in w))
+        for r in rows:
+            lines.append("  ".join(c.ljust(x) for c, x in zip(r, w)).rstrip())
+        if not rows:
+            lines.append("(no registered construction applies)")
+        if rows:
+            lines += ["", "hidden: what the builder produces (registry); paper's count: the theorem's stated sufficient size."]
+        if self.lower_bounds:
+            lines += ["", "lower bounds (no network in the scope can be smaller):"]
+            for b in self.lower_bounds:
+                lines.append(f"  {b}")
+        if self.skipped:
+            lines += ["", "not applicable:"]
+            for name, why in self.skipped:
+                lines.append(f"  {name}: {why}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p, cycle):  # IPython shows the table
+        p.text(str(self))
+
+
+def _assumptions(m: registry.Method) -> tuple:
+    got = tuple(getattr(m, "assumptions", ()) or ())
+    return got if got else _KNOWN_ASSUMPTIONS.get(m.name, ())
+
+
+def plan(
+    n: int,
+    dx: int,
+    dy: int = 1,
+    *,
+    task: str = "regression",
+    delta: float | None = None,
+    general_position: bool | None = None,
+    rank: str = "hidden",
+    methods=None,
+    options: dict | None = None,
+) -> Plan:
+    """Every registered construction that applies to N points in R^{d_x} with d_y outputs, ranked.
+
+    Parameters
+    ----------
+    n : int
+        Number of (distinct) data points.
+    dx : int
+        Input dimension.
+    dy : int, default 1
+        Label dimension for regression, number of classes for classification.
+    task : {"regression", "classification", "binary"}
+        Regression offers real-label builders; classification offers one-hot classifiers plus
+        the real-label builders fitting one-hot targets (and binary builders when d_y = 2);
+        "binary" means two classes.
+    delta : float, optional
+        Separation of the points (after scaling into the unit ball). Passed to constructions
+        whose size depends on it and used by the Yang & Yang lower bound.
+    general_position : bool, optional
+        False drops constructions that assume general position (e.g. integer pixel data with
+        constant features); None (default) keeps them and lists the assumption.
+    rank : {"hidden", "params"}
+        Sort by hidden units (ties by parameters) or by parameters.
+    methods : iterable of str, optional
+        Restrict to these registered methods.
+    options : dict, optional
+        Per-method knobs, ``{"yun2019_deep": {"widths": [...]}, ...}``, passed to the
+        architecture functions.
+
+    Returns
+    -------
+    Plan
+        A list of :class:`PlanRow` with attributes ``method``, ``widths``, ``num_hidden``,
+        ``num_params``, ``assumptions`` (...); ``print(plan)`` shows the table, the lower bounds
+        that apply (:func:`memorize.bounds.lower_bounds`) and the constructions that do not.
+
+    Notes
+    -----
+    Sizes come from each builder's registered architecture function, the same numbers the
+    builder produces on general-position data (tested). The paper's examples: CIFAR-10
+    (N = 50 000, d_x = 3 072, 10 classes) needs 106 ReLUs in one hidden layer (Yun et al.
+    Corollary 4.2) and 126 in a ResNet (Theorem 4.1); ImageNet-sized data (10⁶ points, 1 000
+    classes) needs hidden widths 2k-2k-4k (Proposition 3.2).
+
+    References
+    ----------
+    C. Yun, S. Sra, A. Jadbabaie. Small ReLU networks are powerful memorizers. NeurIPS 2019.
+
+    Examples
+    --------
+    >>> import memorize
+    >>> p = memorize.plan(1000, 10, 1, task="regression", methods=["zhang2017"])
+    >>> p[0].method, p[0].widths
+    ('zhang2017', (1000,))
+    """
+    from .bounds import _check_int  # one integer check for the whole module family
+
+    n = _check_int("n", n, 2)
+    dx = _check_int("dx", dx, 1)
+    dy = _check_int("dy", dy, 1)
+    if task not in ("regression", "classification", "binary"):
+        raise ArgumentError(f"task: expected 'regression', 'classification' or 'binary', got {task!r}")
+    if task == "binary":
+        if dy not in (1, 2):
+            raise ArgumentError(f"dy: a binary task has 2 classes, got dy = {dy}")
+        task, dy = "classification", 2
+    if rank not in ("hidden", "params"):
+        raise ArgumentError(f"rank: expected 'hidden' or 'params', got {rank!r}")
+    if delta is not None:
+        from .bounds import _check_delta
+
+        delta = _check_delta(delta)
+    options = dict(options or {})
+    every = registry.all_methods()
+    if methods is not None:
+        names = [registry.get(m).name for m in methods]
+    else:
+        names = list(every)
+    unknown = set(options) - set(every) - set(registry._ALIASES)
+    if unknown:
+        raise ArgumentError(f"options: unknown method(s) {sorted(unknown)}; available: {', '.join(every)}")
+    options = {registry.get(k).name: v for k, v in options.items()}
+
+    rows, skipped = [], []
+    for name in names:
+        m = every[name]
+        assumptions = _assumptions(m)
+        if m.architecture is None:
+            skipped.append((name, "registers no architecture function"))
+            continue
+        # Which output dimension the builder's network has for this problem.
+        if task == "regression":
+            if m.task != "regression":
+                skipped.append((name, f"{m.task} labels only"))
+                continue
+            out_dim = dy
+        else:
+            if m.task == "binary":
+                if dy != 2:
+                    skipped.append((name, f"binary labels only (this problem has {dy} classes)"))
+                    continue
+                out_dim = 1
+            else:
+                out_dim = dy
+        if general_position is False and any("general position" in a for a in assumptions):
+            skipped.append((name, "assumes general position"))
+            continue
+        opts = dict(options.get(name, {}))
+        if delta is not None and "delta" not in opts and accepts(name, "delta"):
+            opts["delta"] = delta
+        try:
+            arch = m.architecture(n, dx, out_dim, **opts)
+        except TypeError as exc:
+            skipped.append((name, f"needs options ({exc})"))
+            continue
+        except MemorizeError as exc:
+            skipped.append((name, str(exc)))
+            continue
+        min_bits = None if task == "regression" else min_weight_bits(n, arch.num_params, max(2, dy))
+        act = str(arch.activation)
+        paper = None if m.task == "binary" else paper_size(
+            name, n, dx, dy, activation="hardtanh" if act == "hardtanh" else "relu")
+        rows.append(
+            PlanRow(
+                method=name,
+                widths=tuple(int(w) for w in arch.widths),
+                depth=arch.depth,
+                num_hidden=arch.num_hidden,
+                num_params=int(arch.num_params),
+                residual=bool(arch.residual),
+                activation=str(arch.activation),
+                assumptions=assumptions,
+                task=m.task,
+                max_weight_bits=arch.max_weight_bits,
+                min_bits=min_bits,
+                options=opts,
+                summary=m.summary,
+                reference=m.reference,
+                notes=arch.notes,
+                paper=paper,
+            )
+        )
+    key = (lambda r: (r.num_hidden, r.num_params, r.method)) if rank == "hidden" else (
+        lambda r: (r.num_params, r.num_hidden, r.method))
+    rows.sort(key=key)
+    lower = lower_bounds(n, dx, dy, task=task, delta=delta)
+    return Plan(rows, n=n, dx=dx, dy=dy, task=task, delta=delta, rank=rank, lower=lower, skipped=skipped)
+
