@@ -1,0 +1,353 @@
+"""Hardt & Ma 2017 ("Identity matters in deep learning"), Section 3: a ResNet with N + r ReLUs.
+
+One residual ReLU unit per data point detects its point and moves it onto a *surrogate*
+``q_c`` of its class; a head of ``r`` ReLUs (one per class) reads the surrogates off. The
+paper assumes unit-norm inputs, where every point is a vertex of the data's convex hull and
+``<x_i, h>`` is largest at ``h = x_i``. A ReLU network cannot normalise its input (x/‖x‖ is not
+piecewise linear, and it would merge points on one ray anyway), so for data that are not on a
+sphere the builder uses the *radial order* around an explicit centre instead (see
+:func:`hardt_ma2017`, Notes): the detectors then see the points from the outside in, and the
+same per-point thresholds apply.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from .. import _exact
+from ..activations import identity, relu
+from ..data import Dataset, as_rng, format_indices, prepare
+from ..errors import ArgumentError, ArgumentTypeError, AssumptionError
+from ..network import Dense, Network, Residual
+from ..registry import Architecture, register
+from ..verify import check_self, default_tol
+
+__all__ = ["hardt_ma2017", "architecture", "nearest_neighbour_sq", "radial_frame"]
+
+_U = 2.0**-53  # float64 unit roundoff
+_CHUNK_BYTES = 64 * 2**20
+
+
+def _block_widths(n: int, block_size: int) -> list[int]:
+    k = max(1, min(int(block_size), max(n, 1)))
+    full, rest = divmod(n, k)
+    return [k] * full + ([rest] if rest else [])
+
+
+def architecture(n: int, dx: int, dy: int = 1, *, block_size: int = 1, **_options) -> Architecture:
+    """N residual ReLUs (blocks of ``block_size``) plus a head of ``dy`` ReLUs and a linear output.
+
+    With the default ``block_size=1`` the widths are exact for any N distinct points. With a
+    larger ``block_size`` they are exact for data on a sphere (the theorem's setting); other
+    data may need thinner blocks (same N + r units, more depth), see :func:`hardt_ma2017`.
+    """
+    widths = _block_widths(n, block_size)
+    res_params = sum(w * dx + w + dx * w + dx for w in widths)
+    head = dy * dx + dy
+    out = dy * dy + dy
+    return Architecture(
+        "hardt_ma2017",
+        dx,
+        tuple(widths) + (dy,),
+        dy,
+        res_params + head + out,
+        residual=True,
+        activation="relu",
+        notes="N + r hidden ReLUs: one residual unit per point, one head unit per class",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# geometry helpers (float64, chunked)
+
+
+def nearest_neighbour_sq(X: np.ndarray, chunk_bytes: int = _CHUNK_BYTES) -> tuple[np.ndarray, np.ndarray]:
+    """Squared distance from every row of ``X`` to its nearest other row, and that row's index.
+
+    Chunked Gram matrices, O(N²·d) time and O(chunk·N) memory. The squared distance of each
+    returned pair is recomputed directly from the difference (no Gram cancellation).
+    """
+    n = X.shape[0]
+    if n == 1:
+        return np.array([np.inf]), np.array([0])
+    Xc = X - X.mean(axis=0)
+    sq = np.einsum("ij,ij->i", Xc, Xc)
+    rows = max(1, chunk_bytes // (8 * n))
+    nn = np.empty(n, dtype=np.int64)
+    for s in range(0, n, rows):
+        e = min(n, s + rows)
+        G = sq[s:e, None] + sq[None, :] - 2.0 * (Xc[s:e] @ Xc.T)
+        G[np.arange(e - s), np.arange(s, e)] = np.inf
+        nn[s:e] = np.argmin(G, axis=1)
+    diff = X - X[nn]
+    return np.einsum("ij,ij->i", diff, diff), nn
+
+
+def radial_frame(X: np.ndarray, rho2: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """The centre ``c`` of the radial order.
+
+    The origin when the data already lie on one sphere around it (up to half the smallest
+    squared nearest-neighbour distance: the paper's unit-norm setting), otherwise a point at
+    distance 1.5·R from the mean in a random direction (R the data radius), so that every
+    point is at distance between R/2 and 5R/2 from the centre.
+    """
+    n, d = X.shape
+    r2 = np.einsum("ij,ij->i", X, X)
+    if n > 1 and r2.min() > 0 and (r2.max() - r2.min()) <= 0.5 * rho2.min():
+        return np.zeros(d), "origin"
+    mu = X.mean(axis=0)
+    R = float(np.sqrt(np.max(np.einsum("ij,ij->i", X - mu, X - mu))))
+    R = R if R > 0 else 1.0
+    u = rng.standard_normal(d)
+    u /= np.linalg.norm(u)
+    return mu + 1.5 * R * u, "outside"
+
+
+def _pack_blocks(s: np.ndarray, rho2: np.ndarray, block_size: int) -> list[tuple[int, int]]:
+    """Split the radially sorted points into blocks of mutually compatible points.
+
+    Points ``a..b`` may share a block when the spread of their squared radii ``s`` (sorted
+    decreasingly) is at most half the smallest ``ρ²`` among them: then no detector of the
+    block fires on another point of the block. Windows double, so the work is O(N) overall.
+    """
+    n = s.size
+    if block_size == 1:
+        return [(i, i + 1) for i in range(n)]
+    blocks = []
+    a = 0
+    while a < n:
+        limit = min(n, a + block_size)
+        w = 64
+        while True:
+            e = min(limit, a + w)
+            ok = (s[a] - s[a:e]) <= 0.5 * np.minimum.accumulate(rho2[a:e])
+            bad = np.nonzero(~ok)[0]
+            if bad.size:
+                end = a + int(bad[0])
+                break
+            if e == limit:
+                end = e
+                break
+            w *= 2
+        end = max(end, a + 1)
+        blocks.append((a, end))
+        a = end
+    return blocks
+
+
+def _surrogate_dirs(r: int, d: int) -> np.ndarray:
+    """Unit directions of the class surrogates: ±e_k for r ≤ 2d (exact, sparse), else a circle."""
+    U = np.zeros((r, d))
+    if r <= 2 * d:
+        k = np.arange(r)
+        U[k, k // 2] = np.where(k % 2 == 0, 1.0, -1.0)
+    else:
+        t = 2 * np.pi * np.arange(r) / r
+        U[:, 0] = np.cos(t)
+        U[:, 1] = np.sin(t)
+    return U
+
+
+@register(
+    "hardt_ma2017",
+    summary="Hardt & Ma 2017, Sec. 3: ResNet with N + r hidden ReLUs (one residual unit per point, one head unit per class), any distinct points.",
+    task="classification",
+    architecture=architecture,
+    reference="M. Hardt, T. Ma. Identity matters in deep learning. ICLR 2017, Section 3 (arXiv:1611.04231).",
+)
+def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) -> Network:
+    """Build a residual ReLU network with N + r hidden units that classifies ``(X, y)`` exactly.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d)
+        Pairwise distinct points (identical points must carry identical labels). Any norms:
+        see Notes for non-unit inputs. d ≥ 2 when there are more than 2 classes.
+    y : array_like, shape (N,) or (N, r)
+        Class labels, or one-hot rows.
+    block_size : int, default 1
+        Maximal number of detector units per residual block. With 1 the network has N blocks
+        of width 1 for any data. Larger blocks are filled while their points are compatible
+        (always, for data on a sphere); the unit count N + r never changes.
+    rng : None, int or numpy.random.Generator
+        Seeds the direction of the centre for data off a sphere (``None`` means seed 0).
+    exact : bool, default False
+        Build in exact rational arithmetic; the network's outputs are then exactly one-hot.
+
+    Returns
+    -------
+    Network
+        ``Residual`` blocks (N ReLUs in all) → ``Dense(r×d, relu)`` head → ``Dense(r×r)``
+        output. ``meta`` holds the centre kind, the smallest detector threshold, the surrogate
+        radius, ``classes``, ``theorem_units`` (N + r) and ``extra_units`` (0).
+
+    Notes
+    -----
+    Theorem (Hardt & Ma 2017, Sec. 3): a residual ReLU network with N + r hidden units
+    memorizes N distinct unit-norm points with r classes.
+
+    Recipe. Let ``c`` be a centre, ``r_i = ‖x_i − c‖`` and ``ρ_i`` the distance from x_i to its
+    nearest other data point. Process the points in order of decreasing ``r_i``. Point i's unit
+    computes ``relu(<x_i − c, h − c> − r_i² + λ_i)`` with ``λ_i = min(ρ_i², 2 r_i²)/8``, and its
+    output column is ``(q_{class(i)} − x_i)/λ_i``. Since ``<x_i − c, x_j − c> = (r_i² + r_j² −
+    ‖x_i − x_j‖²)/2``, the unit equals ``λ_i`` at x_i, so x_i moves exactly onto its class
+    surrogate, and it is ≤ −λ_i at every point not farther from c (and at points of the same
+    block, whose squared radii differ by at most ρ²/2). The surrogates
+    ``q_c = c + R_q u_c`` sit well inside every detector's threshold (R_q = 0.49·min r_i), so
+    moved points never fire again; the head unit of class c fires only at q_c.
+
+    Unit-norm data (the paper's case): c = 0, every r_i = 1, and any order and block size work,
+    as in the paper. Other data: no injective map to the sphere can be computed inside a ReLU
+    network, and ``x/‖x‖`` would merge points on one ray. The radial order replaces the lift:
+    c is placed at 1.5·R from the data mean (R the data radius), outside the data, and each
+    point is detected while it is the farthest remaining point in its own direction. No
+    general position is needed: any distinct points work (the bundled digits included).
+
+    Float64: a detector's pre-activation cancels terms of size r_i²·(1 + ‖c‖/r_i) to leave λ_i,
+    so the error is about 2⁻⁵³·r²/ρ² per point, from each point's own nearest-neighbour
+    distance (not the global minimum). Cost: O(N²·d) for the nearest neighbours (chunked) and
+    the same for one forward pass.
+
+    References
+    ----------
+    M. Hardt, T. Ma. Identity matters in deep learning. ICLR 2017, Section 3.
+    C. Yun, S. Sra, A. Jadbabaie. Small ReLU networks are powerful memorizers. NeurIPS 2019
+    (the N + d_y count it compares against).
+
+    Examples
+    --------
+    >>> import numpy as np, memorize
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((60, 3)), rng.integers(0, 4, 60)
+    >>> net = memorize.build("hardt_ma2017", X, y)
+    >>> net.num_hidden        # N + r
+    64
+    >>> memorize.verify(net, X, y).ok
+    True
+    """
+    data: Dataset = prepare(X, y, task="classification")
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)):
+        raise ArgumentTypeError(f"block_size: expected a positive int, got {block_size!r}")
+    if block_size < 1:
+        raise ArgumentError(f"block_size: must be at least 1, got {block_size}")
+    gen = as_rng(rng)
+    Xf = data.X
+    n, d = Xf.shape
+    r = len(data.classes)
+    labels = data.labels
+    if r > 2 * d and d < 2:
+        raise AssumptionError(
+            f"X: with d = 1 the surrogates of at most 2 classes can be told apart by one ReLU each; got {r} classes"
+        )
+
+    rho2, nn = nearest_neighbour_sq(Xf)
+    if n > 1:
+        scale = np.max(np.einsum("ij,ij->i", Xf - Xf.mean(0), Xf - Xf.mean(0))) + 1.0
+        tiny = np.nonzero(rho2 <= 1e3 * _U * scale)[0]
+        if tiny.size and not exact:
+            pairs = [(int(data.index[i]), int(data.index[nn[i]])) for i in tiny]
+            raise AssumptionError(
+                f"X: points {format_indices(pairs)} are too close to tell apart in float64 "
+                "(squared distance at the rounding level of the data); pass exact=True"
+            )
+    c, centre_kind = radial_frame(Xf, rho2 if n > 1 else np.array([1.0]), gen)
+
+    if exact:
+        Xw = _exact.to_exact_array(Xf)
+        cw = _exact.to_exact_array(c)
+        if n > 1:
+            D = Xw - Xw[nn]
+            rho2w = np.array([sum(row) for row in D * D], dtype=object)
+        else:
+            rho2w = np.array([1], dtype=object)
+        Z = Xw - cw
+        r2w = np.array([sum(row) for row in Z * Z], dtype=object)
+        r2f = _exact.to_float_array(r2w)
+    else:
+        Xw, cw = Xf, c
+        rho2w = rho2 if n > 1 else np.array([1.0])
+        Z = Xf - c
+        r2w = np.einsum("ij,ij->i", Z, Z)
+        r2f = r2w
+    order = np.argsort(-r2f, kind="stable")
+    rho2f = _exact.to_float_array(rho2w) if exact else rho2w
+    blocks = _pack_blocks(r2f[order], rho2f[order], int(block_size))
+
+    # λ_i = min(ρ_i², 2 r_i²)/8 (exactly representable: a product of rationals by 1/8).
+    # (Fraction scalars: in exact mode int / int would silently give a float.)
+    lam = np.where(rho2f <= 2 * r2f, rho2w, 2 * r2w) * (Fraction(1, 8) if exact else 0.125)
+    # Surrogate radius: strictly inside every detector's threshold (R_q ≤ r_min/2).
+    rq = 0.49 * math.sqrt(float(np.min(r2f)))
+    dirs = _surrogate_dirs(r, d)
+    Q = c + rq * dirs  # float positions; in exact mode converted losslessly
+    Qw = _exact.to_exact_array(Q) if exact else Q
+
+    layers = []
+    for a, e in blocks:
+        idx = order[a:e]
+        Ub = Z[idx]  # rows x_i − c
+        bb = -(Ub @ cw) - r2w[idx] + lam[idx]
+        Vb = ((Qw[labels[idx]] - Xw[idx]) / lam[idx][:, None]).T
+        cz = np.zeros(d, dtype=object) if exact else np.zeros(d)
+        if exact:
+            cz[:] = 0
+        layers.append(Residual(Ub, bb, Vb, cz, relu))
+
+    # Head: unit c fires only at q_c; thresholds halfway between q_c's score and the others'.
+    Pm = (Qw - cw) @ _exact.to_exact_array(dirs).T if exact else (Q - c) @ dirs.T  # P[c', c] = <u_c, q_c' − c>
+    diag = np.array([Pm[k, k] for k in range(r)], dtype=Pm.dtype)
+    if r > 1:
+        off = np.array([max(Pm[j, k] for j in range(r) if j != k) for k in range(r)], dtype=Pm.dtype)
+    else:
+        off = np.array([0], dtype=object) if exact else np.zeros(1)
+    theta = (diag + off) * (Fraction(1, 2) if exact else 0.5)
+    dirs_w = _exact.to_exact_array(dirs) if exact else dirs
+    head_b = -(dirs_w @ cw) - theta
+    gain = Fraction(1) / (diag - theta) if exact else 1.0 / (diag - theta)
+    out_W = np.zeros((r, r), dtype=object) if exact else np.zeros((r, r))
+    if exact:
+        out_W[:] = 0
+    out_W[np.arange(r), np.arange(r)] = gain
+    out_b = np.zeros(r, dtype=object) if exact else np.zeros(r)
+    if exact:
+        out_b[:] = 0
+    layers.append(Dense(dirs_w, head_b, relu))
+    layers.append(Dense(out_W, out_b, identity))
+
+    meta = {
+        "method": "hardt_ma2017",
+        "classes": [c_.item() if hasattr(c_, "item") else c_ for c_ in data.classes],
+        "centre": centre_kind,
+        "block_size": int(block_size),
+        "n_blocks": len(blocks),
+        "min_threshold": float(np.min(_exact.to_float_array(lam) if exact else lam)),
+        "min_nn_distance": float(math.sqrt(float(np.min(rho2f)))) if n > 1 else None,
+        "surrogate_radius": rq,
+        "theorem_units": n + r,
+        "extra_units": 0,
+        "n_duplicates_merged": data.n_duplicates,
+    }
+    if not exact:
+        # The float error of a detector is about u·(its cancellation mass)/λ_i, times the move.
+        mass = (np.abs(Z) @ np.abs(c) + r2w + lam) / lam
+        move = np.linalg.norm(Q[labels] - Xf, axis=1)
+        meta["error_estimate"] = float(4 * _U * np.max(mass * move) / max(rq, 1e-300))
+    net = Network(layers, meta)
+    out = net(Xw)
+    if not exact:
+        err = np.max(np.abs(out - data.Y), axis=1)
+        tol = default_tol(1.0, False)
+        if np.any(err > tol) and np.all(err < 0.25):
+            # Every point is still detected, but rounding (≈ 2⁻⁵³·r²/ρ²) exceeds the tolerance.
+            bad = data.index[np.nonzero(err > tol)[0]]
+            raise AssumptionError(
+                f"X: points {format_indices(bad)} are too close to their neighbours, relative to the data's "
+                f"spread, for float64 (smallest nearest-neighbour distance {meta['min_nn_distance']:.3g}, "
+                f"error {float(err.max()):.2e}); pass exact=True"
+            )
+    check_self(out, _exact.to_exact_array(data.Y) if exact else data.Y,
+               0 if exact else default_tol(1.0, False), method="hardt_ma2017", index=data.index)
+    return net
