@@ -217,7 +217,7 @@ def figure(res, path):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write docs/benchmarks/sgd.md and the figure")
-    ap.add_argument("--epochs", type=int, default=4000)
+    ap.add_argument("--epochs", type=int, default=8000)
     args = ap.parse_args(argv)
     out = []
 

@@ -65,3 +65,8 @@ __all__ += ["bounds", "count_pieces", "hard_dataset", "plan"]
 from . import plot  # noqa: E402
 
 __all__ += ["plot"]
+
+# -- SGD near a memorizing minimum, exact activation rewrites, bundled data --------------------
+from . import datasets, dynamics, rewrite  # noqa: E402
+
+__all__ += ["datasets", "dynamics", "rewrite"]

@@ -1002,7 +1002,7 @@ def near_minimum_experiment(
     y=None,
     *,
     epsilons: Sequence[float] = (3e-2, 1e-2, 3e-3, 1e-3),
-    epochs: int = 4000,
+    epochs: int = 8000,
     batch_size: int | None = None,
     lr: float | None = None,
     lr_factor: float = 0.5,
