@@ -16,9 +16,9 @@ Run:  flock /tmp/bench.lock env PYTHONPATH=src python benchmarks/bench_bits.py [
 
 from __future__ import annotations
 
+import os
 import argparse
 import math
-import platform
 import sys
 import time
 import warnings
@@ -28,6 +28,8 @@ import numpy as np
 import memorize
 from memorize import _exact, verify
 from memorize.constructions import yang2026 as Y
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _common
+from _common import machine as _machine  # noqa: E402
 
 SETTINGS = [
     ("narrow (vardi2022: q=1, flat, W=7)", "vardi2022", {}),
@@ -39,29 +41,14 @@ C = 10
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        import os
-
-        cores = len(os.sched_getaffinity(0))
-    except Exception:
-        cores = "?"
+    """The shared machine line, plus whether gmpy2 is installed (it is not used)."""
     try:
         import gmpy2  # noqa: F401
 
         gm = "gmpy2 installed (unused)"
     except ImportError:
         gm = "no gmpy2"
-    return (f"{platform.platform()}, {cpu}, {cores} cores, Python {platform.python_version()}, "
-            f"numpy {np.__version__}, {gm}")
+    return f"{_machine()}, {gm}"
 
 
 def ball_points(n: int, seed: int) -> np.ndarray:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -34,25 +33,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import memorize  # noqa: E402
 from memorize.datasets import load_digits, synthetic  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _common
+from _common import machine  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results_resnet.json"
 FIGDIR = ROOT / "docs" / "figures"
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return (
-        f"{platform.platform()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"numpy {np.__version__}"
-    )
 
 
 def table(header, rows) -> str:

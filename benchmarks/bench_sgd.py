@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 
@@ -35,22 +34,11 @@ from memorize.dynamics import (
     sgd,
     unflatten,
 )
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _common
+from _common import machine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPS = (3e-2, 1e-2, 3e-3, 1e-3)
-
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{platform.platform()}, {cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, numpy {np.__version__}"
 
 
 def setup_line(res) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 
@@ -27,21 +26,10 @@ import numpy as np
 import memorize
 from memorize import Dense, Network
 from memorize.datasets import load_digits
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _common
+from _common import machine  # noqa: E402
 
 SPEC_BASELINE_BUBECK = {(100, 10): 3.8e-11, (1000, 10): 3.9e-9, (10000, 10): 4.0e-6, (1000, 100): 5.2e-10, (10000, 100): 2.6e-7}
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{platform.platform()}, {cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, numpy {np.__version__}"
 
 
 def table(header, rows):

@@ -19,34 +19,25 @@ The original issue asks for a 10-minute cap per run; on the shared 2-core machin
 
 from __future__ import annotations
 
+import sys
 import argparse
 import json
 import os
-import platform
 import time
 
 import numpy as np
 
 import memorize
 from memorize import registry
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _common
+from _common import machine as _machine  # noqa: E402
 
 
 def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    """The shared machine line, plus the torch version and its thread count."""
     import torch
 
-    return (
-        f"{platform.platform()}; CPU {cpu}, {os.cpu_count()} logical cores; Python {platform.python_version()}; "
-        f"numpy {np.__version__}; torch {torch.__version__} ({torch.get_num_threads()} threads)"
-    )
+    return f"{_machine()}; torch {torch.__version__} ({torch.get_num_threads()} threads)"
 
 
 def candidate_builders(n: int, d: int, k: int):

@@ -16,8 +16,8 @@ pass's GFLOP/s with the machine's matmul GFLOP/s measured in the same run.
 
 from __future__ import annotations
 
+import os
 import argparse
-import platform
 import sys
 import time
 
@@ -25,24 +25,8 @@ import numpy as np
 
 import memorize
 from memorize.constructions.yun2019 import fnn
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    import os
-
-    return (
-        f"{platform.platform()}, {cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
-        f"NumPy {np.__version__}"
-    )
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _common
+from _common import machine  # noqa: E402
 
 
 def _table(header, rows):
