@@ -21,7 +21,7 @@ import numpy as np
 from ... import _exact
 from ...activations import Activation, get_activation, hardtanh, identity
 from ...data import Dataset, as_rng, format_indices, prepare
-from ...errors import ArgumentError, ArgumentTypeError, CapacityError, LabelError
+from ...errors import ArgumentError, ArgumentTypeError, CapacityError, ConstructionError, LabelError
 from ...network import Dense, Network
 from ...registry import Architecture, register
 from ...verify import check_self
@@ -374,6 +374,7 @@ def yun2019_classifier(
     mu: float = 0.25,
     rng=None,
     exact: bool = False,
+    require_float64_exact: bool = False,
 ) -> Network:
     """Build a three-hidden-layer network whose output is the one-hot vector of each point's class.
 
@@ -391,6 +392,9 @@ def yun2019_classifier(
         The class list (fixes the output order and dimension).
     strategy, n_directions, n_trials, refit, eta, mu, rng, exact
         As in :func:`yun2019_two_hidden` (they configure the scalar core).
+    require_float64_exact : bool, default False
+        Raise :class:`~memorize.errors.ConstructionError` instead of returning a float64 network
+        whose exactness is not guaranteed (``meta["float64_exact_guaranteed"]`` False, below).
 
     Returns
     -------
@@ -398,6 +402,16 @@ def yun2019_classifier(
         ``d → d1 → d2 → d3 → C``; output c is 1 at the points of class c and 0 at the others.
         ``meta["classes"]`` lists the class label of each output; ``meta["code_error_bound"]``
         is the largest core error the decoder absorbs (7Δ/16).
+
+        Float64 honesty fields (float64 builds; exact builds record 0 and True):
+        ``meta["predicted_error"]`` is the a-priori estimate of the core's float64 error (measured
+        errors lie within ~3× of it); ``meta["sampled_code_error"]`` is the core error the
+        float64 network actually makes on up to 4096 random training points;
+        ``meta["float64_exact_guaranteed"]`` is True only if 3·predicted_error and the sampled
+        error are both below ``code_error_bound``. When it is False the margin is thin: the
+        construction is proved (the builder's check), but the float64 forward pass may return
+        a wrong or mixed row for a few points — check with :func:`memorize.verify`, build with
+        ``exact=True``, or pass ``require_float64_exact=True`` to get an error instead.
 
     Notes
     -----
@@ -494,7 +508,46 @@ def yun2019_classifier(
         Dense(W3, b3, hardtanh),
         Dense(W4, b4, identity),
     ]
-    return _build.finish(layers, act, (d1, d2, d3), meta)
+    net = _build.finish(layers, act, (d1, d2, d3), meta)
+    if exact:
+        sampled, guaranteed = 0.0, True
+    else:
+        sampled = _sampled_code_error(net, data.X, codes[:, 0], float(M), float(beta), float(rho[0]), act)
+        guaranteed = bool(_FLOAT64_SAFETY * info["predicted_error"] <= tol_code and sampled <= tol_code)
+    meta = dict(net.meta)
+    meta["sampled_code_error"] = float(sampled)
+    meta["float64_exact_guaranteed"] = guaranteed
+    if require_float64_exact and not guaranteed:
+        raise ConstructionError(
+            f"yun2019_classifier: float64 exactness is not guaranteed for these {n} points: predicted core error "
+            f"{info['predicted_error']:.3e} (×{_FLOAT64_SAFETY} safety) and sampled error {sampled:.3e} against the "
+            f"decoder tolerance 7Δ/16 = {tol_code:.3e}; pass exact=True, fewer classes or more n_directions/n_trials, "
+            f"or require_float64_exact=False to accept the network and check it with memorize.verify"
+        )
+    return Network(net.layers, meta)
+
+
+# measured core errors lie within ~3x of meta["predicted_error"] (docs/benchmarks/yun.md)
+_FLOAT64_SAFETY = 3.0
+_SAMPLE = 4096
+
+
+def _sampled_code_error(net: Network, X, codes, M: float, beta: float, rho0: float, act: Activation) -> float:
+    """Core error |r − ρ| of the float64 network on up to 4096 random points (fixed seed).
+
+    Layer 3's first row is the unit σ(M(r − ρ_0) + β) (+1 in the ReLU rewrite), so r is read
+    off its pre-activation: a float64 forward through layers 1-2 only.
+    """
+    n = X.shape[0]
+    idx = np.arange(n) if n <= _SAMPLE else np.random.default_rng(0).choice(n, _SAMPLE, replace=False)
+    h = X[idx]
+    for layer in net.layers[:2]:
+        h = layer.forward(h)
+    l3 = net.layers[2]
+    p = h @ l3.weight[0] + l3.bias[0]
+    off = 0.0 if act.name == "hardtanh" else 1.0
+    r = (p - off - beta) / M + rho0
+    return float(np.max(np.abs(r - codes[idx]))) if n else 0.0
 
 
 # --------------------------------------------------------------------------------------------
