@@ -346,11 +346,17 @@ def test_classifier_thin_margin_is_recorded_or_refused(monkeypatch):
 
     rng = np.random.default_rng(4)
     X, y = rng.standard_normal((500, 4)), rng.integers(0, 20, 500)
-    assert fnn.yun2019_classifier(X, y, require_float64_exact=True).meta["float64_exact_guaranteed"]
+    m = fnn.yun2019_classifier(X, y, require_float64_exact=True).meta
+    assert m["float64_exact_guaranteed"] and m["directions_tried"] == 16  # wide margin: no refit
     # pretend the estimate were 1e15 times less reliable: the same margin is now too thin
     monkeypatch.setattr(fnn, "_FLOAT64_SAFETY", 1e15)
     net = fnn.yun2019_classifier(X, y)
     assert net.meta["float64_exact_guaranteed"] is False
+    # a thin margin makes the default refit on 48 directions, a superset of the first 16
+    assert net.meta["directions_tried"] == 48
+    fixed = fnn.yun2019_classifier(X, y, n_directions=16).meta
+    assert fixed["directions_tried"] == 16
+    assert net.meta["predicted_error"] <= fixed["predicted_error"]
     with pytest.raises(ConstructionError, match="7Δ/16"):
         fnn.yun2019_classifier(X, y, require_float64_exact=True)
 
