@@ -314,3 +314,58 @@ def test_more_directions_do_not_hurt_predicted_error():
     # (up to the refit to the float64 layer 1)
     assert many.meta["cancellation_mass"] <= 1.5 * one.meta["cancellation_mass"]
     assert memorize.verify(many, X, y).ok
+
+
+# ----------------------------------------------------------------------------- float64 honesty guard
+@SETTINGS
+@given(n=st.integers(2, 400), C=st.integers(2, 30), d=st.integers(1, 6), a=st.integers(0, 3), seed=st.integers(0, 99))
+def test_classifier_float64_guarantee_is_honest(n, C, d, a, seed):
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((n, d)), rng.integers(0, C, n)
+    net = fnn.yun2019_classifier(X, y, activation=ACTS[a])
+    m = net.meta
+    # the a-priori estimate is within the documented factor 3 of what the float64 network does
+    assert m["sampled_code_error"] <= max(3 * m["predicted_error"], 1e-12)
+    assert m["float64_exact_guaranteed"] == (
+        3 * m["predicted_error"] <= m["code_error_bound"] and m["sampled_code_error"] <= m["code_error_bound"]
+    )
+    if m["float64_exact_guaranteed"]:
+        onehot = (y[:, None] == np.array(m["classes"])[None, :]).astype(float)
+        assert memorize.verify(net, X, onehot).ok
+
+
+def test_classifier_exact_build_is_guaranteed():
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((20, 2)), rng.integers(0, 3, 20)
+    m = fnn.yun2019_classifier(X, y, exact=True).meta
+    assert m["float64_exact_guaranteed"] is True and m["sampled_code_error"] == 0.0
+
+
+def test_classifier_thin_margin_is_recorded_or_refused(monkeypatch):
+    from memorize.errors import ConstructionError
+
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((500, 4)), rng.integers(0, 20, 500)
+    m = fnn.yun2019_classifier(X, y, require_float64_exact=True).meta
+    assert m["float64_exact_guaranteed"] and m["directions_tried"] == 16  # wide margin: no refit
+    # pretend the estimate were 1e15 times less reliable: the same margin is now too thin
+    monkeypatch.setattr(fnn, "_FLOAT64_SAFETY", 1e15)
+    net = fnn.yun2019_classifier(X, y)
+    assert net.meta["float64_exact_guaranteed"] is False
+    # a thin margin makes the default refit on 48 directions, a superset of the first 16
+    assert net.meta["directions_tried"] == 48
+    fixed = fnn.yun2019_classifier(X, y, n_directions=16).meta
+    assert fixed["directions_tried"] == 16
+    assert net.meta["predicted_error"] <= fixed["predicted_error"]
+    with pytest.raises(ConstructionError, match="7Δ/16"):
+        fnn.yun2019_classifier(X, y, require_float64_exact=True)
+
+
+@pytest.mark.slow
+def test_classifier_1000_classes_at_1e5_is_guaranteed():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((10**5, 64)), rng.integers(0, 1000, 10**5)
+    net = fnn.yun2019_classifier(X, y)
+    m = net.meta
+    assert m["float64_exact_guaranteed"]
+    assert m["sampled_code_error"] <= m["code_error_bound"] / 10
