@@ -165,6 +165,24 @@ def _common(V_default, mu, eta, strategy, n_directions, n, exact):
     return int(n_directions), mu_x
 
 
+def _output_gain(data: Dataset, rescale: bool, exact: bool, theorem: str):
+    """The core's output gain V = 2·max(1, max|y|) (exact in exact mode).
+
+    The theorems assume labels in [−1, 1] (V = 2); larger labels are refused unless the user asks
+    for ``rescale``, which scales the output layer instead of the labels.
+    """
+    ymax = float(np.max(np.abs(data.Y)))
+    if ymax > 1 and not rescale:
+        bad = np.nonzero(np.any(np.abs(data.Y) > 1, axis=1))[0]
+        raise LabelError(
+            f"y: {theorem} needs labels in [-1, 1]; rows {format_indices(data.index[bad])} are outside "
+            "(pass rescale=True to scale the output layer by max|y|)"
+        )
+    if exact:
+        return 2 * (max([1] + [abs(v) for v in _exact.to_exact_array(data.Y).flat]) if rescale else 1)
+    return 2.0 * max(1.0, ymax) if rescale else 2.0
+
+
 def _trials(n_trials, n: int, n_dir: int) -> int:
     """Directions whose zig-zags are fitted to compare predicted errors (default: all drawn).
 
@@ -284,22 +302,11 @@ def yun2019_two_hidden(
     k = data.k
     n_dir, mu_x = _common(2, mu, eta, strategy, n_directions, n, exact)
     ymax = float(np.max(np.abs(data.Y)))
-    if ymax > 1 and not rescale:
-        bad = np.nonzero(np.any(np.abs(data.Y) > 1, axis=1))[0]
-        raise LabelError(
-            f"y: Theorem 3.1 needs labels in [-1, 1]; rows {format_indices(data.index[bad])} are outside "
-            "(pass rescale=True to scale the output layer by max|y|)"
-        )
+    V = _output_gain(data, rescale, exact, "Theorem 3.1")
     d1, d2 = _two_hidden_widths(n, k, act, widths)
     f = _factor(act)
     d1h, d2h = d1 // f, d2 // f
     K = 2 * (d2h // (2 * k))
-    if exact:
-        scale = max(1, _exact.exact_scalar(ymax)) if rescale else 1
-        scale = max([1] + [abs(v) for v in _exact.to_exact_array(data.Y).flat]) if rescale else 1
-        V = 2 * scale
-    else:
-        V = 2.0 * max(1.0, ymax) if rescale else 2.0
     core = _build.build_core(
         data.X, data.Y, n_win_max=d1h, K=K, act=act, V=V, mu=mu_x, eta=eta, strategy=strategy,
         n_dir=n_dir, rng=as_rng(rng), exact=exact, refit=refit, final_widths=(d1, d2), d_out=k,
@@ -704,17 +711,8 @@ def yun2019_deep(
     k = data.k
     n_dir, mu_x = _common(2, mu, eta, strategy, n_directions, n, exact)
     ymax = float(np.max(np.abs(data.Y)))
-    if ymax > 1 and not rescale:
-        bad = np.nonzero(np.any(np.abs(data.Y) > 1, axis=1))[0]
-        raise LabelError(
-            f"y: Proposition 3.4 needs labels in [-1, 1]; rows {format_indices(data.index[bad])} are outside "
-            "(pass rescale=True to scale the output layer by max|y|)"
-        )
+    V = _output_gain(data, rescale, exact, "Proposition 3.4")
     w, D, starts, cap = _deep_plan(n, k, act, widths, pairs)
-    if exact:
-        V = 2 * (max([1] + [abs(v) for v in _exact.to_exact_array(data.Y).flat]) if rescale else 1)
-    else:
-        V = 2.0 * max(1.0, ymax) if rescale else 2.0
     layers, info = _deep.build_deep_ht(
         data.X, data.Y, D, starts, V=V, mu=mu_x, eta=eta, strategy=strategy, rng=as_rng(rng),
         exact=exact, n_dir=n_dir, method="yun2019_deep",
