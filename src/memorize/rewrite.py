@@ -21,7 +21,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import _exact
-from .activations import Activation, get_activation, hardtanh, identity
+from .activations import Activation, get_activation, hardtanh
 from .errors import ArgumentError, ArgumentTypeError
 from .network import Dense, Network
 

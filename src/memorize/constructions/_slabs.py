@@ -202,6 +202,22 @@ class AffineHull:
         return self.basis is None
 
 
+def plan_group_size(X, *, exact: bool, rng) -> tuple["AffineHull | None", int]:
+    """The data's affine hull (when it is cheap to find) and the largest workable group size.
+
+    Exact data always get their hull; float data get it while one SVD costs at most
+    ``_HULL_SVD_MAX`` flops, and otherwise groups of d points are planned and the margin checks of
+    :func:`build_slabs` catch flat data.
+    """
+    n, d = X.shape
+    hull = None
+    if exact:
+        hull = affine_hull(X, exact=True)
+    elif n * d * min(n, d) <= _HULL_SVD_MAX:
+        hull = affine_hull(X, rng=rng)
+    return hull, group_size_limit(n, d, hull)
+
+
 def group_size_limit(n: int, d: int, hull: "AffineHull | None") -> int:
     """Largest group size that can work: d, or the hull's dimension r when the data are flat.
 

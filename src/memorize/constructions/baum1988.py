@@ -19,7 +19,7 @@ from ..errors import LabelError
 from ..network import Dense, Network
 from ..registry import Architecture, register
 from ..verify import check_self
-from ._slabs import _HULL_SVD_MAX, affine_hull, build_slabs, group_size_limit, split_groups
+from ._slabs import plan_group_size, build_slabs, split_groups
 
 __all__ = ["baum1988", "architecture"]
 
@@ -117,12 +117,7 @@ def baum1988(X, y, *, rng=None, exact: bool = False) -> Network:
     minority = float(counts[1][2]) if len(counts) > 1 else majority
     P = np.nonzero(lab != majority)[0]
 
-    hull = None
-    if exact:
-        hull = affine_hull(data.X, exact=True)
-    elif n * d * min(n, d) <= _HULL_SVD_MAX:
-        hull = affine_hull(data.X, rng=gen)
-    size = group_size_limit(n, d, hull)
+    hull, size = plan_group_size(data.X, exact=exact, rng=gen)
     planned = _planned_groups(n, d)
     if P.size:
         need = -(-P.size // size)

@@ -22,7 +22,7 @@ from ..errors import ArgumentError, ConstructionError
 from ..network import Dense, Network
 from ..registry import Architecture, register
 from ..verify import check_self, default_tol
-from ._slabs import _HULL_SVD_MAX, _rref, U_FP, affine_hull, build_slabs, group_size_limit, fit_hyperplane, rounding_bound, slab_values, split_groups
+from ._slabs import plan_group_size, _rref, U_FP, build_slabs, fit_hyperplane, rounding_bound, slab_values, split_groups
 
 __all__ = ["bubeck2020", "architecture"]
 
@@ -297,12 +297,7 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
     gen = as_rng(rng)
     n, d = data.X.shape
     k = data.k
-    hull = None
-    if exact:
-        hull = affine_hull(data.X, exact=True)
-    elif n * d * min(n, d) <= _HULL_SVD_MAX:
-        hull = affine_hull(data.X, rng=gen)
-    size = group_size_limit(n, d, hull)
+    hull, size = plan_group_size(data.X, exact=exact, rng=gen)
     if grouping not in ("labels", "random"):
         raise ArgumentError(f"grouping: expected 'labels' or 'random', got {grouping!r}")
     groups = _order_groups(n, size, data.Y - (data.Y.min(axis=0) + data.Y.max(axis=0)) / 2, grouping, gen)
@@ -368,7 +363,6 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
             # cancellation estimate: four rounded pre-activations of size ~(‖x‖ + |c| + ε)/δ
             est = max(est, float(U_FP * 8 * (xnorm + abs(float(slabs.offsets[g])) + e) / dl))
 
-    groups_final = list(slabs.groups)
     normals, offsets = slabs.normals, slabs.offsets
     swaps = 0
     if not exact and optimize and G > 1:
@@ -383,7 +377,6 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
             rho = 2.0 * float(slabs.rounding[g] + slabs.residuals[g])
             st["bind"] = _eps_delta_float(a, Xw @ st["V"].T + st["t"], st["grp"], rho)[3]
         swaps = _improve(Xw, T, state, gen, hull.basis if hull is not None else None, xnorm, max_evals=max(50, min(8 * G, int(4e8 / (n * d + 50 * d * d)))))
-        groups_final = [st["grp"] for st in state]
         normals = np.array([st["u"] for st in state])
         offsets = np.array([st["c"] for st in state])
         Vs = np.array([st["V"] for st in state]).reshape(G, k, d)

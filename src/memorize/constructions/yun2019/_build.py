@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 
 from ... import _exact
-from ...activations import Activation, hardtanh, identity
+from ...activations import Activation, hardtanh
 from ...errors import AssumptionError
 from ...network import DEFAULT_CHUNK_BYTES, Dense, Network
 from ...rewrite import hardtanh_to_relu

@@ -169,7 +169,6 @@ def build_deep_ht(X, Y, D, starts, *, V, mu, eta, strategy, rng, exact, n_dir, m
         if e <= a:
             continue
         r = carriers(j + 1, m, dy)
-        n_win_max = D[l - 1] - r
         K = 2 * ((D[l] - r) // (2 * dy))
         nj = e - a
         n_win = max(1, -(-nj // K))

@@ -98,7 +98,7 @@ def _two_hidden_widths(n: int, dy: int, act: Activation, widths) -> tuple[int, i
     d1, d2 = _check_widths(widths, 2)
     if not two_hidden_condition(d1, d2, n, dy, act):
         cond = (
-            f"4⌊d1/2⌋⌊d2/(2·d_y)⌋ ≥ N" if f == 1 else f"4⌊d1/4⌋⌊d2/(4·d_y)⌋ ≥ N"
+            "4⌊d1/2⌋⌊d2/(2·d_y)⌋ ≥ N" if f == 1 else "4⌊d1/4⌋⌊d2/(4·d_y)⌋ ≥ N"
         )
         raise CapacityError(
             f"widths: {act!r} widths ({d1}, {d2}) fail Theorem 3.1's condition {cond} for N = {n}, "

@@ -18,7 +18,7 @@ from ...errors import ArgumentError
 from ...network import Dense, Network
 from ...registry import Architecture, register
 from ...verify import check_self, default_tol
-from .._slabs import _HULL_SVD_MAX, affine_hull, build_slabs, group_size_limit, split_groups
+from .._slabs import plan_group_size, build_slabs, split_groups
 
 __all__ = ["yun2019_one_hidden", "architecture"]
 
@@ -147,12 +147,7 @@ def yun2019_one_hidden(
     k = data.k
     labels = data.labels
 
-    hull = None
-    if exact:
-        hull = affine_hull(data.X, exact=True)
-    elif n * d * min(n, d) <= _HULL_SVD_MAX:
-        hull = affine_hull(data.X, rng=gen)
-    size = group_size_limit(n, d, hull)
+    hull, size = plan_group_size(data.X, exact=exact, rng=gen)
     planned = _planned_groups(n, d, k)
     groups = split_groups(n, size, n_groups=max(planned, _min_groups(labels, size)), labels=labels, rng=gen)
     slabs = build_slabs(data.X, groups, rng=gen, exact=exact, labels=labels, max_size=size, hull=hull, allow_dependent=True)

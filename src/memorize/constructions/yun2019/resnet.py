@@ -19,7 +19,7 @@ from fractions import Fraction
 import numpy as np
 
 from ... import _exact
-from ...activations import Activation, get_activation, hardtanh, identity
+from ...activations import Activation, get_activation, identity
 from ...data import Dataset, as_rng, format_indices, prepare
 from ...errors import ArgumentError, ArgumentTypeError, AssumptionError, CapacityError
 from ...network import DEFAULT_CHUNK_BYTES, Dense, Network, Residual
