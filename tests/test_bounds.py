@@ -117,7 +117,7 @@ def test_no_construction_beats_an_applicable_lower_bound(name, n):
     assert a.num_params >= bounds.vc_min_params(n, depth)
     if m.task == "regression":
         assert a.num_params >= bounds.dimension_min_params(n, out)
-    assumptions = " ".join(memorize.planner._assumptions(m))
+    assumptions = " ".join(m.assumptions)
     if "δ" not in assumptions:
         assert a.num_params >= bounds.sontag_min_params(n)
     if "general position" not in assumptions and not a.residual and a.depth in (1, 2) and out == 1:
@@ -236,7 +236,9 @@ def test_paper_sizes_reproduce_the_headline_numbers():
     # Thm 3.1 for d_y = 1: d1 = d2 = 2√N suffices
     assert bounds.paper_size("yun2019_two_hidden", 10_000, 5, 1).widths == (200, 200)
     assert bounds.paper_size("zhang2017", 77, 3).num_hidden == 77
-    assert bounds.paper_size("not_a_paper_method", 10, 2) is None
+    assert bounds.paper_size("baum1988", 10, 2) is None  # registered, but states no closed form here
+    with pytest.raises(UnknownMethodError, match="not_a_paper_method"):
+        bounds.paper_size("not_a_paper_method", 10, 2)
     with pytest.raises(ArgumentError, match="activation"):
         bounds.paper_size("zhang2017", 10, 2, activation="tanh")
 

@@ -38,7 +38,7 @@ from typing import Sequence
 
 from . import registry
 from .errors import ArgumentError, ArgumentTypeError
-from .registry import Architecture
+from .registry import Architecture, PaperSize
 
 __all__ = [
     "Architecture",
@@ -128,72 +128,6 @@ def accepts(method: str, option: str) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-# -- the papers' own counts ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class PaperSize:
-    """A theorem's stated sufficient size, as the paper writes it (not the builder's count).
-
-    Attributes
-    ----------
-    widths : tuple of int
-        Hidden widths the statement gives (residual block widths summed into one entry).
-    num_hidden : int
-    statement : str
-        The formula, e.g. ``"⌈4N/d_x + 4d_y⌉"``.
-    """
-
-    widths: tuple
-    num_hidden: int
-    statement: str
-
-
-def _balanced_pair(n: int, per1: int, per2: int) -> tuple:
-    # the smallest d with 4⌊d/per1⌋⌊d/per2⌋ ≥ n: the paper's balanced choice d1 = d2
-    d = max(per1, per2, math.isqrt(max(1, n * per1 * per2 // 4)) - per1 - per2)
-    while 4 * (d // per1) * (d // per2) < n:
-        d += 1
-    return d, d
-
-
-def _paper_yun_one_hidden(n, dx, dy, activation="relu"):
-    per = 2 if activation == "hardtanh" else 4
-    h = math.ceil(per * n / dx + per * dy - 1e-12)
-    return PaperSize((h,), h, f"⌈{per}N/d_x + {per}d_y⌉ (Cor 4.2)")
-
-
-def _paper_yun_resnet(n, dx, dy, activation="relu"):
-    per = 2 if activation == "hardtanh" else 4
-    blocks = math.ceil(per * n / dx + per * dy - 1e-12)
-    out = dy if per == 2 else 2 * dy
-    return PaperSize((blocks, out), blocks + out, f"Σd_l ≥ {per}N/d_x + {per}d_y, d_L = {out // dy}d_y (Thm 4.1)")
-
-
-def _paper_yun_classifier(n, dx, dy, activation="relu"):
-    per = 2 if activation == "hardtanh" else 4
-    d1, d2 = _balanced_pair(n, per, per)
-    d3 = per * dy
-    return PaperSize((d1, d2, d3), d1 + d2 + d3,
-                     f"{4}⌊d1/{per}⌋⌊d2/{per}⌋ ≥ N, d3 = {d3 // dy}d_y, d1 = d2 (Prop 3.2)")
-
-
-def _paper_yun_two_hidden(n, dx, dy, activation="relu"):
-    per = 2 if activation == "hardtanh" else 4
-    d1, d2 = _balanced_pair(n, per, per * dy)
-    return PaperSize((d1, d2), d1 + d2, f"4⌊d1/{per}⌋⌊d2/({per}d_y)⌋ ≥ N, d1 = d2 (Thm 3.1)")
-
-
-_PAPER = {
-    "zhang2017": lambda n, dx, dy, **o: PaperSize((n,), n, "N (Zhang et al. 2017, Thm 1)"),
-    "hardt_ma2017": lambda n, dx, dy, **o: PaperSize((n + dy,), n + dy, "N + d_y (Hardt & Ma 2017)"),
-    "bubeck2020": lambda n, dx, dy, **o: PaperSize((4 * -(-n // dx),), 4 * -(-n // dx), "4⌈N/d⌉ (Bubeck et al. 2020, Prop 4)")
-    if dy == 1 else None,
-    "yun2019_one_hidden": _paper_yun_one_hidden,
-    "yun2019_resnet": _paper_yun_resnet,
-    "yun2019_classifier": _paper_yun_classifier,
-    "yun2019_two_hidden": _paper_yun_two_hidden,
-}
-
-
 def paper_size(method: str, n: int, dx: int, dy: int = 1, *, activation: str = "relu") -> PaperSize | None:
     """The size a construction's theorem states as sufficient, in the paper's own terms.
 
@@ -232,8 +166,7 @@ def paper_size(method: str, n: int, dx: int, dy: int = 1, *, activation: str = "
     >>> paper_size("yun2019_classifier", 10**6, 150528, 1000).widths
     (2000, 2000, 4000)
     """
-    key = registry._ALIASES.get(method, method)
-    fn = _PAPER.get(key)
+    fn = registry.get(method).paper_size
     if fn is None:
         return None
     if activation not in ("relu", "hardtanh"):

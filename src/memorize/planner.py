@@ -15,23 +15,6 @@ from .errors import ArgumentError, MemorizeError
 
 __all__ = ["PlanRow", "Plan", "plan"]
 
-# What each known theorem assumes of the data, for builders registered without
-# ``assumptions=``. The registry entry wins whenever it says something.
-_KNOWN_ASSUMPTIONS = {
-    "zhang2017": ("distinct points",),
-    "baum1988": ("general position", "binary labels"),
-    "bubeck2020": ("general position",),
-    "yun2019_one_hidden": ("general position", "one-hot labels"),
-    "yun2019_two_hidden": ("distinct points", "labels in [-1, 1]"),
-    "yun2019_classifier": ("distinct points", "one-hot labels"),
-    "yun2019_deep": ("distinct points", "labels in [-1, 1]"),
-    "yun2019_resnet": ("general position", "one-hot labels", "d_x ≥ d_y"),
-    "hardt_ma2017": ("distinct points",),
-    "yang2026": ("δ-separated points", "class labels", "exact arithmetic (big-integer weights)"),
-    "vardi2022": ("δ-separated points", "class labels", "exact arithmetic (big-integer weights)"),
-}
-
-
 @dataclass(frozen=True)
 class PlanRow:
     """One construction's network for the planned problem.
@@ -159,11 +142,6 @@ class Plan(list):
         p.text(str(self))
 
 
-def _assumptions(m: registry.Method) -> tuple:
-    got = tuple(getattr(m, "assumptions", ()) or ())
-    return got if got else _KNOWN_ASSUMPTIONS.get(m.name, ())
-
-
 def plan(
     n: int,
     dx: int,
@@ -253,15 +231,18 @@ def plan(
         names = [registry.get(m).name for m in methods]
     else:
         names = list(every)
-    unknown = set(options) - set(every) - set(registry._ALIASES)
-    if unknown:
-        raise ArgumentError(f"options: unknown method(s) {sorted(unknown)}; available: {', '.join(every)}")
-    options = {registry.get(k).name: v for k, v in options.items()}
+    resolved = {}
+    for k, v in options.items():
+        try:
+            resolved[registry.resolve(k)] = v
+        except MemorizeError:
+            raise ArgumentError(f"options: unknown method {k!r}; available: {', '.join(every)}") from None
+    options = resolved
 
     rows, skipped = [], []
     for name in names:
         m = every[name]
-        assumptions = _assumptions(m)
+        assumptions = m.assumptions
         if m.architecture is None:
             skipped.append((name, "registers no architecture function"))
             continue

@@ -1,22 +1,21 @@
 """The builder registry: ``build(method, X, y, **options)`` and ``methods()``.
 
-A construction module registers its builder with :func:`register`, giving a one-line statement
-of the theorem and a function that computes the architecture the builder will produce without
-building it (used by :mod:`memorize.bounds` and the size planner). Construction modules are
-discovered automatically: every module in :mod:`memorize.constructions` is imported on the
-first call of :func:`build`, :func:`methods` or :func:`get`.
+Every fact about a paper lives in that paper's module and reaches the rest of the library
+through :func:`register`: the builder, a one-line statement of the theorem, the architecture the
+builder will produce (computed without building, used by :mod:`memorize.bounds` and the size
+planner), the task, what the theorem assumes of the data and the size the paper states.
+:mod:`memorize.constructions` imports the paper modules by an explicit list on the first call of
+:func:`build`, :func:`methods` or :func:`get`.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
 from .errors import UnknownMethodError
 
-__all__ = ["Architecture", "Method", "register", "build", "methods", "get", "all_methods"]
+__all__ = ["Architecture", "PaperSize", "Method", "register", "build", "methods", "get", "all_methods", "resolve"]
 
 Task = Literal["regression", "classification", "binary"]
 
@@ -64,6 +63,24 @@ class Architecture:
 
 
 @dataclass(frozen=True)
+class PaperSize:
+    """A theorem's stated sufficient size, as the paper writes it (not the builder's count).
+
+    Attributes
+    ----------
+    widths : tuple of int
+        Hidden widths the statement gives (residual block widths summed into one entry).
+    num_hidden : int
+    statement : str
+        The formula, e.g. ``"⌈4N/d_x + 4d_y⌉"``.
+    """
+
+    widths: tuple
+    num_hidden: int
+    statement: str
+
+
+@dataclass(frozen=True)
 class Method:
     """A registered construction."""
 
@@ -79,6 +96,8 @@ class Method:
     # What the theorem assumes of the data beyond distinct points ("general position",
     # "labels in [-1, 1]", "δ-separated in the unit ball", ...); read by memorize.plan.
     assumptions: tuple = ()
+    # The size the theorem states, fn(n, dx, dy, activation=...) -> PaperSize or None.
+    paper_size: Callable | None = None
 
     def __call__(self, X, y, **options):
         return self.builder(X, y, **options)
@@ -100,11 +119,14 @@ def register(
     demo_max_n: int | None = None,
     demo_options: dict | None = None,
     assumptions: tuple = (),
+    paper_size: Callable | None = None,
 ):
     """Decorator registering a builder ``(X, y, *, ..., rng=None, exact=False) -> Network``.
 
-    ``assumptions`` lists, as short phrases, what the theorem needs of the data beyond distinct
-    points (e.g. ``("general position", "one-hot labels")``); :func:`memorize.plan` shows them.
+    ``assumptions`` lists, as short phrases, what the theorem needs of the data (e.g.
+    ``("general position", "one-hot labels")``); :func:`memorize.plan` shows them.
+    ``paper_size(n, dx, dy, activation="relu")`` returns the :class:`PaperSize` the theorem
+    states (None where it states none for these dimensions).
     """
 
     def deco(fn):
@@ -112,7 +134,7 @@ def register(
             raise RuntimeError(f"method {name!r} registered twice")
         _REGISTRY[name] = Method(
             name, fn, summary, task, architecture, reference, tuple(aliases), demo_max_n, dict(demo_options or {}),
-            tuple(assumptions),
+            tuple(assumptions), paper_size,
         )
         for a in aliases:
             _ALIASES[a] = name
@@ -125,12 +147,20 @@ def _load() -> None:
     global _LOADED
     if _LOADED:
         return
-    from . import constructions
+    from . import constructions  # noqa: F401  (its explicit imports register every builder)
 
-    for info in pkgutil.iter_modules(constructions.__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{constructions.__name__}.{info.name}")
     _LOADED = True
+
+
+def resolve(method: str) -> str:
+    """The registered name of a method given by name or alias.
+
+    Examples
+    --------
+    >>> resolve("baum_relu")
+    'bubeck2020'
+    """
+    return get(method).name
 
 
 def get(method: str) -> Method:

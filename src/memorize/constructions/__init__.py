@@ -1,5 +1,8 @@
-"""The constructions, one module per paper.
+"""The constructions, one module per theorem.
 
-Every module here registers its builders with :func:`memorize.registry.register` when it is
-imported; :mod:`memorize.registry` imports them all on first use.
+Importing this package imports every paper module below; each registers its builder with
+:func:`memorize.registry.register`. To follow ``memorize.build("zhang2017", ...)`` to its code,
+open the module of the same name.
 """
+
+from . import baum1988, bubeck2020, hardt_ma2017, yang2026, yun2019, zhang2017  # noqa: F401

@@ -45,6 +45,7 @@ def architecture(n: int, dx: int, dy: int = 1, **_options) -> Architecture:
     task="binary",
     architecture=architecture,
     reference=_REFERENCE,
+    assumptions=("general position", "binary labels"),
 )
 def baum1988(X, y, *, rng=None, exact: bool = False) -> Network:
     """Build Baum's threshold network: 2⌈⌈N/2⌉/d⌉ step units memorizing binary labels.

@@ -20,7 +20,7 @@ from ..activations import relu
 from ..data import Dataset, as_rng, prepare
 from ..errors import ArgumentError, ConstructionError
 from ..network import Dense, Network
-from ..registry import Architecture, register
+from ..registry import Architecture, PaperSize, register
 from ..verify import check_self, default_tol
 from ._slabs import plan_group_size, _rref, U_FP, build_slabs, fit_hyperplane, rounding_bound, slab_values, split_groups
 
@@ -40,6 +40,14 @@ def architecture(n: int, dx: int, dy: int = 1, **_options) -> Architecture:
         "bubeck2020", dx, (w,), dy, w * dx + w + dy * w + dy,
         notes=f"{2 + 2 * dy} ReLUs per group of ≤ d points (units 2 and 4 shared by the k outputs)",
     )
+
+
+def paper_size(n: int, dx: int, dy: int = 1, **_options) -> PaperSize | None:
+    """Proposition 4's 4⌈N/d⌉ neurons (stated for scalar labels only)."""
+    if dy != 1:
+        return None
+    w = 4 * -(-n // dx)
+    return PaperSize((w,), w, "4⌈N/d⌉ (Bubeck et al. 2020, Prop 4)")
 
 
 def _label_maps(Xg: np.ndarray, T: np.ndarray, exact: bool):
@@ -224,6 +232,8 @@ def _order_groups(n: int, size: int, T: np.ndarray, grouping: str, gen) -> list:
     architecture=architecture,
     reference=_REFERENCE,
     aliases=("baum_relu",),
+    assumptions=("general position",),
+    paper_size=paper_size,
 )
 def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=None, exact: bool = False) -> Network:
     """Build the ReLU Baum network: one hidden layer of 4⌈N/d⌉ ReLUs interpolating real labels.

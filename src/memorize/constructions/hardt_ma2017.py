@@ -22,7 +22,7 @@ from ..activations import identity, relu
 from ..data import Dataset, as_rng, format_indices, prepare
 from ..errors import ArgumentError, ArgumentTypeError, AssumptionError
 from ..network import Dense, Network, Residual
-from ..registry import Architecture, register
+from ..registry import Architecture, PaperSize, register
 from ..verify import check_self, default_tol
 
 __all__ = ["hardt_ma2017", "architecture", "nearest_neighbour_sq", "radial_frame"]
@@ -151,12 +151,19 @@ def _surrogate_dirs(r: int, d: int) -> np.ndarray:
     return U
 
 
+def paper_size(n: int, dx: int, dy: int = 1, **_options) -> PaperSize:
+    """The statement's N + d_y hidden units (one per point plus the read-out)."""
+    return PaperSize((n + dy,), n + dy, "N + d_y (Hardt & Ma 2017)")
+
+
 @register(
     "hardt_ma2017",
     summary="Hardt & Ma 2017, Sec. 3: ResNet with N + r hidden ReLUs (one residual unit per point, one head unit per class), any distinct points.",
     task="classification",
     architecture=architecture,
     reference="M. Hardt, T. Ma. Identity matters in deep learning. ICLR 2017, Section 3 (arXiv:1611.04231).",
+    assumptions=("distinct points",),
+    paper_size=paper_size,
 )
 def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) -> Network:
     """Build a residual ReLU network with N + r hidden units that classifies ``(X, y)`` exactly.

@@ -561,6 +561,7 @@ def _records(keys: np.ndarray, labels: np.ndarray, S: int, n: int, ell: int) -> 
                "of ReLU neural networks. ICLR 2022."),
     demo_max_n=300,
     demo_options={},
+    assumptions=("δ-separated points", "class labels", "exact arithmetic (big-integer weights)"),
 )
 def yang2026(X, y, *, width: int | None = None, depth: int | None = None, block_size: int | None = None,
              bits_per_layer: int | None = None, layers_per_key: int | None = None, lookup: str = "auto",
@@ -797,6 +798,7 @@ def _build(X, y, *, width, depth, block_size, bits_per_layer, layers_per_key, lo
     architecture=functools.partial(architecture, bits_per_layer=1, lookup="flat"),
     reference="G. Vardi, G. Yehudai, O. Shamir. On the optimal memorization power of ReLU neural networks. ICLR 2022.",
     demo_max_n=300,
+    assumptions=("δ-separated points", "class labels", "exact arithmetic (big-integer weights)"),
 )
 def vardi2022(X, y, *, block_size: int | None = None, depth: int | None = None, delta=None, n_directions: int = 8,
               rng=None, exact: bool = True) -> Network:

@@ -17,7 +17,7 @@ from ..data import Dataset, as_rng, prepare
 from ..errors import ArgumentError, AssumptionError
 from ..network import Dense, Network
 from ..activations import relu
-from ..registry import Architecture, register
+from ..registry import Architecture, PaperSize, register
 from ..verify import check_self
 
 __all__ = ["zhang2017", "architecture"]
@@ -28,6 +28,11 @@ _U = 2.0**-53  # float64 unit roundoff
 def architecture(n: int, dx: int, dy: int = 1, **_options) -> Architecture:
     """N hidden ReLUs in one layer; (N·d + N) + (k·N + k) stored parameters."""
     return Architecture("zhang2017", dx, (n,), dy, n * dx + n + dy * n + dy, notes="2N + d free parameters for k = 1")
+
+
+def paper_size(n: int, dx: int, dy: int = 1, **_options) -> PaperSize:
+    """Theorem 1's statement: N hidden units."""
+    return PaperSize((n,), n, "N (Zhang et al. 2017, Thm 1)")
 
 
 def _auto_directions(n: int) -> int:
@@ -138,6 +143,8 @@ def _slopes(z, b1, Y, theta):
     task="regression",
     architecture=architecture,
     reference="C. Zhang, S. Bengio, M. Hardt, B. Recht, O. Vinyals. Understanding deep learning requires rethinking generalization. ICLR 2017.",
+    assumptions=("distinct points",),
+    paper_size=paper_size,
 )
 def zhang2017(
     X, y, *, n_directions: int | None = None, direction=None, theta: float = 0.0, rng=None, exact: bool = False

@@ -14,6 +14,8 @@ the values that the float64 layer 1 *in the target activation* computes.
 
 from __future__ import annotations
 
+import math
+
 import copy
 from fractions import Fraction
 
@@ -24,7 +26,7 @@ from ...activations import Activation, get_activation, hardtanh, identity
 from ...data import Dataset, as_rng, format_indices, prepare
 from ...errors import ArgumentError, ArgumentTypeError, CapacityError, ConstructionError, LabelError
 from ...network import Dense, Network
-from ...registry import Architecture, register
+from ...registry import Architecture, PaperSize, register
 from ...verify import check_self
 from . import _build, _core, _deep
 
@@ -124,6 +126,30 @@ def _classifier_widths(n: int, C: int, act: Activation, widths) -> tuple[int, in
     return d1, d2, d3
 
 
+def _balanced_pair(n: int, per1: int, per2: int) -> tuple:
+    """The smallest d with 4⌊d/per1⌋⌊d/per2⌋ ≥ n: the papers' balanced choice d1 = d2."""
+    d = max(per1, per2, math.isqrt(max(1, n * per1 * per2 // 4)) - per1 - per2)
+    while 4 * (d // per1) * (d // per2) < n:
+        d += 1
+    return d, d
+
+
+def two_hidden_paper_size(n: int, dx: int, dy: int = 1, activation="relu", **_options) -> PaperSize:
+    """Theorem 3.1's statement with d1 = d2: 4⌊d1/4⌋⌊d2/(4d_y)⌋ ≥ N (ReLU-like; halves for hard-tanh)."""
+    per = 2 if activation == "hardtanh" else 4
+    d1, d2 = _balanced_pair(n, per, per * dy)
+    return PaperSize((d1, d2), d1 + d2, f"4⌊d1/{per}⌋⌊d2/({per}d_y)⌋ ≥ N, d1 = d2 (Thm 3.1)")
+
+
+def classifier_paper_size(n: int, dx: int, dy: int = 2, activation="relu", **_options) -> PaperSize:
+    """Proposition 3.2's statement with d1 = d2: 4⌊d1/4⌋⌊d2/4⌋ ≥ N, d3 = 4d_y (ReLU-like)."""
+    per = 2 if activation == "hardtanh" else 4
+    d1, d2 = _balanced_pair(n, per, per)
+    d3 = per * dy
+    return PaperSize((d1, d2, d3), d1 + d2 + d3,
+                     f"{4}⌊d1/{per}⌋⌊d2/{per}⌋ ≥ N, d3 = {d3 // dy}d_y, d1 = d2 (Prop 3.2)")
+
+
 def _params(dims) -> int:
     return int(sum(dims[i] * dims[i + 1] + dims[i + 1] for i in range(len(dims) - 1)))
 
@@ -206,6 +232,8 @@ def _trials(n_trials, n: int, n_dir: int) -> int:
     reference=_REF,
     aliases=("yun2019_thm31",),
     demo_options={"rescale": True},
+    assumptions=("distinct points", "labels in [-1, 1]"),
+    paper_size=two_hidden_paper_size,
 )
 def yun2019_two_hidden(
     X,
@@ -366,6 +394,8 @@ def class_codes(C: int, exact: bool, half_range: int = 1):
     architecture=classifier_architecture,
     reference=_REF,
     aliases=("yun2019_prop32",),
+    assumptions=("distinct points", "one-hot labels"),
+    paper_size=classifier_paper_size,
 )
 def yun2019_classifier(
     X,
@@ -638,6 +668,7 @@ def deep_architecture(n: int, dx: int, dy: int = 1, *, widths=None, activation="
     aliases=("yun2019_prop34",),
     demo_max_n=400,
     demo_options={"widths": (4, 36, 36, 6, 36, 36), "rescale": True},
+    assumptions=("distinct points", "labels in [-1, 1]"),
 )
 def yun2019_deep(
     X,

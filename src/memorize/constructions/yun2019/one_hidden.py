@@ -7,6 +7,8 @@ on the group and exactly 0 on every other point, routed to the group's class out
 
 from __future__ import annotations
 
+import math
+
 from fractions import Fraction
 
 import numpy as np
@@ -16,7 +18,7 @@ from ...activations import Activation, get_activation
 from ...data import Dataset, as_rng, prepare
 from ...errors import ArgumentError
 from ...network import Dense, Network
-from ...registry import Architecture, register
+from ...registry import Architecture, PaperSize, register
 from ...verify import check_self, default_tol
 from .._slabs import plan_group_size, build_slabs, split_groups
 
@@ -56,6 +58,13 @@ def architecture(n: int, dx: int, dy: int, activation="relu", **_options) -> Arc
     )
 
 
+def paper_size(n: int, dx: int, dy: int = 1, activation="relu", **_options) -> PaperSize:
+    """Corollary 4.2's statement: ⌈4N/d_x + 4d_y⌉ ReLU-like units (2N/d_x + 2d_y hard-tanh)."""
+    per = 2 if activation == "hardtanh" else 4
+    h = math.ceil(per * n / dx + per * dy - 1e-12)
+    return PaperSize((h,), h, f"⌈{per}N/d_x + {per}d_y⌉ (Cor 4.2)")
+
+
 @register(
     "yun2019_one_hidden",
     summary="Yun et al. 2019, Cor 4.2: one hidden layer of ≤ 4N/d_x + 4d_y ReLUs (2N/d_x + 2d_y hard-tanh), one-hot labels, points in general position.",
@@ -63,6 +72,8 @@ def architecture(n: int, dx: int, dy: int, activation="relu", **_options) -> Arc
     architecture=architecture,
     reference=_REFERENCE,
     aliases=("yun2019_cor42",),
+    assumptions=("general position", "one-hot labels"),
+    paper_size=paper_size,
 )
 def yun2019_one_hidden(
     X,

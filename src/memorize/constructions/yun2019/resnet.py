@@ -23,7 +23,7 @@ from ...activations import Activation, get_activation, identity
 from ...data import Dataset, as_rng, format_indices, prepare
 from ...errors import ArgumentError, ArgumentTypeError, AssumptionError, CapacityError
 from ...network import DEFAULT_CHUNK_BYTES, Dense, Network, Residual
-from ...registry import Architecture, register
+from ...registry import Architecture, PaperSize, register
 from ...verify import check_self
 from .._slabs import build_slabs, split_groups
 
@@ -147,12 +147,22 @@ def _track(layer, H, rows: int):
     return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
 
 
+def paper_size(n: int, dx: int, dy: int = 1, activation="relu", **_options) -> PaperSize:
+    """Theorem 4.1's statement: Σ d_l ≥ 4N/d_x + 4d_y residual units and 2d_y output units (ReLU-like)."""
+    per = 2 if activation == "hardtanh" else 4
+    blocks = math.ceil(per * n / dx + per * dy - 1e-12)
+    out = dy if per == 2 else 2 * dy
+    return PaperSize((blocks, out), blocks + out, f"Σd_l ≥ {per}N/d_x + {per}d_y, d_L = {out // dy}d_y (Thm 4.1)")
+
+
 @register(
     "yun2019_resnet",
     summary="Yun et al. 2019, Thm 4.1: ResNet memorizer under general position, Σ d_l ≥ 4N/d_x + 4d_y ReLUs in the blocks + 2d_y output (hard-tanh: half).",
     task="classification",
     architecture=resnet_architecture,
     reference="C. Yun, S. Sra, A. Jadbabaie. Small ReLU networks are powerful memorizers: a tight analysis of memorization capacity. NeurIPS 2019, Theorem 4.1.",
+    assumptions=("general position", "one-hot labels", "d_x ≥ d_y"),
+    paper_size=paper_size,
 )
 def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: bool = False) -> Network:
     """Build a ResNet that maps every point to the exact one-hot vector of its class.
