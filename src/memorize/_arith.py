@@ -28,6 +28,7 @@ from ._linalg import EPS64, U64
 
 __all__ = ["Arithmetic", "Exact", "Float64", "EXACT", "FLOAT64", "arithmetic", "of"]
 
+_TINY = float(np.finfo(float).tiny)
 _fraction = np.frompyfunc(lambda v: v if isinstance(v, Fraction) else Fraction(v), 1, 1)
 _divide = np.frompyfunc(lambda a, b: Fraction(a) / b, 2, 1)
 
@@ -106,7 +107,17 @@ class Arithmetic:
     def min(self, a):
         raise NotImplementedError
 
+    def separated(self, gaps, scale, factor: float = 64) -> bool:
+        """Whether every gap is positive beyond rounding: > 0 exactly, or > factor·ε·scale."""
+        raise NotImplementedError
+
     # -- the projection every one-direction builder starts with --------------------------------
+    def directions(self, W: np.ndarray) -> np.ndarray:
+        """Candidate directions (columns of ``W``, float64 draws) in the form this arithmetic
+        wants: unit columns in float64; integer columns of about 20 bits when exact, which keep
+        the exact projections short (scaling a direction changes nothing)."""
+        raise NotImplementedError
+
     def project(self, X, w) -> np.ndarray:
         """``X @ w`` in this arithmetic (``X`` float64 data, ``w`` a direction)."""
         raise NotImplementedError
@@ -164,6 +175,15 @@ class Exact(Arithmetic):
     def min(self, a):
         return min(np.asarray(a).flat)
 
+    def separated(self, gaps, scale, factor: float = 64) -> bool:
+        return bool(np.all(np.asarray(gaps) > 0))
+
+    def directions(self, W: np.ndarray) -> np.ndarray:
+        scale = 2.0**20 / np.max(np.abs(W), axis=0)
+        W = np.round(W * scale)
+        W[:, np.all(W == 0, axis=0)] = 1.0
+        return W
+
     def project(self, X, w) -> np.ndarray:
         return self.array(X) @ self.array(w)
 
@@ -214,6 +234,13 @@ class Float64(Arithmetic):
 
     def min(self, a):
         return float(np.min(a))
+
+    def separated(self, gaps, scale, factor: float = 64) -> bool:
+        gaps = np.asarray(gaps)
+        return bool(gaps.size == 0 or gaps.min() > factor * self.eps * max(float(scale), _TINY))
+
+    def directions(self, W: np.ndarray) -> np.ndarray:
+        return W / np.linalg.norm(W, axis=0)
 
     def project(self, X, w) -> np.ndarray:
         return np.asarray(X, dtype=np.float64) @ np.asarray(w, dtype=np.float64)

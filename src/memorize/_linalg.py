@@ -52,7 +52,7 @@ def rref(M: np.ndarray) -> tuple[np.ndarray, list[int]]:
     --------
     >>> import numpy as np
     >>> R, piv = rref(np.array([[2, 4], [1, 2]], dtype=object))
-    >>> R.tolist(), piv
+    >>> [[int(v) for v in row] for row in R], piv
     ([[1, 2]], [0])
     """
     A = np.array(M, dtype=object, copy=True)

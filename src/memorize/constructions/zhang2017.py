@@ -12,7 +12,8 @@ from fractions import Fraction
 import numpy as np
 from scipy.signal import lfilter
 
-from .. import _exact
+from .._arith import Arithmetic, arithmetic
+from .._linalg import EPS64, U64
 from ..data import Dataset, as_rng, prepare
 from ..errors import ArgumentError, AssumptionError
 from ..network import Dense, Network
@@ -22,7 +23,7 @@ from ..verify import check_self
 
 __all__ = ["zhang2017", "architecture"]
 
-_U = 2.0**-53  # float64 unit roundoff
+_TINY = np.finfo(float).tiny
 
 
 def architecture(n: int, dx: int, dy: int = 1, **_options) -> Architecture:
@@ -61,13 +62,18 @@ def _largest_terms(Zs: np.ndarray, Ys: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return (jump * (Zs[-1] - zi)).max(axis=0), (jump * (zi - Zs[0])).max(axis=0)
 
 
-def _choose_direction(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, n_directions: int, exact: bool):
-    """Draw candidate directions and keep the one with the smallest predicted float64 error.
+def choose_direction(ar: Arithmetic, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, n_directions: int):
+    """Step 1: a direction along which the points are distinct, chosen for the float64 error.
 
-    The score is the largest output term (see :func:`_largest_terms`) plus the offset term
+    Claim: the returned direction's projections are distinct in float64 (unless no candidate has
+    distinct projections; then the one with the largest smallest gap is returned and step 2
+    refuses it). Among candidates, the one with the smallest predicted float64 error wins: the
+    score is the largest output term (see :func:`_largest_terms`) plus the offset term
     max|z|·max|y|/gap, which covers uncentred data whose projections are far from zero. Half of
     the candidates are orthogonal to the data mean, which removes the offset of uncentred data
-    (raw pixels). Candidates whose projections are not distinct in float64 are never chosen.
+    (raw pixels). Exact builds draw integer directions (scaling w changes nothing, and short
+    integers keep the exact projections short).
+
     Returns the direction, the sorted order of the points along it, the smallest gap and max|z|.
     """
     n, d = X.shape
@@ -78,13 +84,7 @@ def _choose_direction(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, n_
         u = mu / mnorm
         half = n_directions // 2
         W[:, :half] -= np.outer(u, u @ W[:, :half])
-    if exact:
-        # Integer directions keep the exact projections short (scaling w changes nothing).
-        scale = 2.0**20 / np.max(np.abs(W), axis=0)
-        W = np.round(W * scale)
-        W[:, np.all(W == 0, axis=0)] = 1.0
-    else:
-        W /= np.linalg.norm(W, axis=0)
+    W = ar.directions(W)
     # (WᵀXᵀ)ᵀ is Fortran-ordered (column sorts run on contiguous memory), and BLAS computes
     # it several times faster than X @ W for a handful of columns.
     Z = (W.T @ X.T).T
@@ -93,7 +93,7 @@ def _choose_direction(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, n_
     gaps = np.diff(Zs, axis=0) if n > 1 else np.ones((1, n_directions))
     min_gap = gaps.min(axis=0)
     zmax = np.max(np.abs(Zs[[0, -1]]), axis=0)
-    distinct = min_gap > 64 * np.finfo(float).eps * np.maximum(zmax, np.finfo(float).tiny)
+    distinct = min_gap > 64 * EPS64 * np.maximum(zmax, _TINY)  # float64 decisions, in any arithmetic
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         plus, minus = _largest_terms(Zs, Y[order])
         offset = zmax * max(1.0, float(np.max(np.abs(Y)))) / np.where(min_gap > 0, min_gap, np.nan)
@@ -106,27 +106,99 @@ def _choose_direction(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, n_
     return sign * W[:, col], np.ascontiguousarray(col_order), float(min_gap[col]), float(zmax[col])
 
 
-def _slopes(z, b1, Y, theta):
-    """Slopes s_i of the interpolant on (b_i, b_{i+1}); α = diff(s)."""
-    if z.dtype == object:
-        # Fractions, so that the divided differences below divide exactly (int / int is a float)
-        zb = np.array([Fraction(v) for v in [b1, *z]], dtype=object)
-        Yp = np.concatenate([np.zeros((1, Y.shape[1]), dtype=object), Y])
-    else:
-        zb = np.concatenate([[b1], z])
-        Yp = np.concatenate([np.zeros((1, Y.shape[1])), Y])
-    h = np.diff(zb)
-    m = np.diff(Yp, axis=0) / h[:, None]
+def sort_along(ar: Arithmetic, X: np.ndarray, w: np.ndarray, order: np.ndarray, zmax: float, n_directions: int):
+    """Step 2: the projections z_i = <w, x_i>, sorted, and proof that they are distinct.
+
+    Claim: ``z`` is strictly increasing, exactly (exact arithmetic) or with every gap above the
+    float64 rounding level of the projections (64·ε·max|z|), so that the order is the true one.
+    Raises :class:`AssumptionError` otherwise.
+    """
+    z, order, _ = ar.sorted_projection(X, w, order)
+    gaps = np.diff(z)
+    if ar.separated(gaps, zmax, 64):
+        return z, order
+    if ar.exact:
+        raise AssumptionError("X: no direction with distinct exact projections was found; points must be distinct")
+    raise AssumptionError(
+        f"X: the smallest gap between projected points ({gaps.min():.3e}) is at the rounding level of "
+        f"the projections (max |z| = {zmax:.3e}) "
+        + (f"for every one of {n_directions} directions tried; " if n_directions else "for the given direction; ")
+        + "points this close cannot be separated reliably in float64 — pass exact=True or more n_directions"
+    )
+
+
+def place_kinks(ar: Arithmetic, z: np.ndarray, theta) -> tuple[np.ndarray, object]:
+    """Step 3: kinks b_1 = z_1 − g (g the mean gap) and b_i = z_{i−1} + θ(z_i − z_{i−1}).
+
+    Claim: b_1 < z_1 and z_{i−1} ≤ b_i < z_i, so the matrix relu(z_i − b_j) is lower triangular
+    with a positive diagonal (checked here; :class:`AssumptionError` when rounding breaks it).
+    Returns the kinks and θ in the working arithmetic.
+    """
+    n = len(z)
+    gaps = np.diff(z)
+    g = ar.div(np.sum(gaps), n - 1) if n > 1 else ar.const(1)  # the first kink only sets the first slope
+    th = ar.scalar(theta)
+    b = np.empty(n, dtype=ar.dtype)
+    b[0] = z[0] - g
+    if n > 1:
+        b[1:] = z[:-1] + th * gaps
+    if not (b[0] < z[0] and (n == 1 or (np.all(b[1:] >= z[:-1]) and np.all(b[1:] < z[1:])))):
+        raise AssumptionError("X: kinks do not interleave the projected points (points too close)")
+    return b, th
+
+
+def spline_weights(ar: Arithmetic, z: np.ndarray, b: np.ndarray, Y: np.ndarray, theta) -> np.ndarray:
+    """Step 4: output weights α_j, the jumps of the slopes of the interpolating linear spline.
+
+    Claim: f(t) = Σ_j α_j·relu(t − b_j) is the linear spline through (b_1, 0), (z_1, y_1), ...,
+    (z_N, y_N) with kinks at the b_j, hence f(z_i) = y_i. O(N): slopes s_i of the pieces, then
+    α = diff(s) with s_0 = 0.
+    """
+    k = Y.shape[1]
+    s = _slopes(ar, z, b[0], Y, theta)
+    return np.diff(np.concatenate([ar.zeros((1, k)), s]), axis=0)
+
+
+def check_on_line(ar: Arithmetic, z, b, alpha, Y, index) -> float | None:
+    """Step 5: the claim of step 4 checked at every point, in O(N) along the line.
+
+    f(z_i) = z_i·Σ_{j≤i} α_j − Σ_{j≤i} α_j b_j (only kinks left of z_i are active). Exact in
+    exact arithmetic; in float64 the tolerance is the check's own rounding bound. Returns the
+    cancellation mass M = max_i Σ_j |α_j| relu(z_i − b_j) of the float64 forward pass (its error
+    is about 2⁻⁵³·M), or None when exact.
+    """
+    n = len(z)
+    S = np.cumsum(alpha, axis=0)
+    T = np.cumsum(alpha * b[:, None], axis=0)
+    f = z[:, None] * S - T
+    if ar.exact:
+        check_self(f, Y, 0, method="zhang2017", index=index)
+        return None
+    A = np.abs(alpha)
+    cumA = np.cumsum(A, axis=0)
+    pos = z[:, None] * cumA - np.cumsum(A * b[:, None], axis=0)
+    # the self-check's own rounding: z_i·S_i and T_i are sums of terms of size |z|·|α|, |α||b|
+    mass_i = np.abs(z)[:, None] * cumA + np.cumsum(A * np.abs(b)[:, None], axis=0)
+    tol = 8 * U64 * (np.max(mass_i) * max(2.0, np.log2(n)) + np.max(np.abs(Y)))
+    check_self(f, Y, tol, method="zhang2017", index=index)
+    return float(np.max(pos))
+
+
+def _slopes(ar: Arithmetic, z, b1, Y, theta):
+    """Slopes s_i of the interpolant on (b_i, b_{i+1})."""
+    zb = np.concatenate([[b1], z])
+    Yp = np.concatenate([ar.zeros((1, Y.shape[1])), Y])
+    m = ar.div(np.diff(Yp, axis=0), np.diff(zb)[:, None])
     if theta == 0:
         return m
     # s_1 = m_1 (the first kink sits g to the left of z_1); for i ≥ 2:
     # s_i = m_i / (1 − θ) − r s_{i−1},  r = θ / (1 − θ)  — damped for θ < 1/2.
-    if z.dtype == object:
+    if ar.exact:
         th = Fraction(theta)
         r = th / (1 - th)
         s = np.empty_like(m)
         s[0] = m[0]
-        for i in range(1, len(m)):  # exact mode only: small N
+        for i in range(1, len(m)):  # a linear recurrence: exact mode only, small N
             s[i] = m[i] / (1 - th) - r * s[i - 1]
         return s
     r = theta / (1.0 - theta)
@@ -183,7 +255,7 @@ def zhang2017(
     -----
     Theorem (Zhang et al. 2017, Thm 1): for N distinct points in R^d and any real labels there
     is a two-layer ReLU network with N hidden units and 2N + d weights that interpolates them.
-    Recipe: project onto ``w`` so that the z_i = <w, x_i> are distinct, sort, put kink ``b_1``
+    Recipe (the steps are the functions of this module, in order): project onto ``w`` so that the z_i = <w, x_i> are distinct, sort, put kink ``b_1``
     one mean gap left of z_1 and ``b_i = z_{i−1} + θ h_i``. The matrix relu(z_i − b_j) is then
     lower triangular with a positive diagonal, and the output weights are the jumps of the
     slopes of the linear spline through (b_1, 0), (z_1, y_1), ..., (z_N, y_N), computed in
@@ -212,6 +284,7 @@ def zhang2017(
     data: Dataset = prepare(X, y, task="regression")
     if not (0.0 <= theta < 0.5):
         raise ArgumentError(f"theta: must lie in [0, 0.5) (θ ≥ 1/2 makes the slope recursion unstable), got {theta}")
+    ar = arithmetic(exact)
     gen = as_rng(rng)
     n, d = data.X.shape
     k = data.k
@@ -220,7 +293,7 @@ def zhang2017(
     if int(n_directions) < 1:
         raise ArgumentError(f"n_directions: must be at least 1, got {n_directions}")
     if direction is None:
-        w, order, min_gap, zmax = _choose_direction(data.X, data.Y, gen, int(n_directions), exact)
+        w, order, min_gap, zmax = choose_direction(ar, data.X, data.Y, gen, int(n_directions))
     else:
         w = np.array(direction, dtype=np.float64).ravel()
         if w.shape != (d,) or not np.isfinite(w).all() or not w.any():
@@ -230,68 +303,16 @@ def zhang2017(
         zmax = float(np.max(np.abs(z0)))
         n_directions = 0
 
-    if exact:
-        Xe = _exact.to_exact_array(data.X)
-        we = _exact.to_exact_array(w)
-        z_all = Xe @ we
-        order = np.argsort(_exact.to_float_array(z_all), kind="stable")
-        z = z_all[order]
-        # float ordering can tie where exact values differ: sort exactly within the float order
-        z_list = sorted(zip(z.tolist(), order.tolist()))
-        z = np.array([t[0] for t in z_list], dtype=object)
-        order = np.array([t[1] for t in z_list], dtype=np.int64)
-        if n > 1 and any(z[i + 1] <= z[i] for i in range(n - 1)):
-            raise AssumptionError("X: no direction with distinct exact projections was found; points must be distinct")
-        Y = _exact.to_exact_array(data.Y)[order]
-        gaps = np.diff(z) if n > 1 else np.array([1], dtype=object)
-        g = _exact.exact_scalar(Fraction(z[-1] - z[0]) / (n - 1)) if n > 1 else 1  # int / int would be a float
-        th = _exact.exact_scalar(Fraction(theta))
-    else:
-        z = (data.X @ w)[order]  # sorted already: the candidate's order is reused
-        gaps = np.diff(z) if n > 1 else np.array([1.0])
-        if n > 1 and not (gaps.min() > 64 * np.finfo(float).eps * max(zmax, np.finfo(float).tiny)):
-            raise AssumptionError(
-                f"X: the smallest gap between projected points ({gaps.min():.3e}) is at the rounding level of "
-                f"the projections (max |z| = {zmax:.3e}) "
-                + (f"for every one of {n_directions} directions tried; " if n_directions else "for the given direction; ")
-                + "points this close cannot be separated reliably in float64 — pass exact=True or more n_directions"
-            )
-        Y = data.Y[order]
-        g = float(gaps.mean()) if n > 1 else 1.0  # the first kink only sets the first slope
-        th = theta
-    b = np.empty(n, dtype=z.dtype)
-    b[0] = z[0] - g
-    if n > 1:
-        b[1:] = z[:-1] + th * gaps
-    s = _slopes(z, b[0], Y, th)
-    alpha = np.diff(np.concatenate([np.zeros((1, k), dtype=s.dtype), s]), axis=0)
+    z, order = sort_along(ar, data.X, w, order, zmax, n_directions)
+    Y = ar.array(data.Y)[order]
+    b, th = place_kinks(ar, z, theta)
+    alpha = spline_weights(ar, z, b, Y, th)
+    mass = check_on_line(ar, z, b, alpha, Y, data.index[order])
 
-    # The invariants that make relu(z_i − b_j) lower triangular with a positive diagonal.
-    if n > 1 and not (all(z[1:] > z[:-1]) if exact else bool(np.all(z[1:] > z[:-1]))):
-        raise AssumptionError("X: projections are not strictly increasing after sorting (points too close)")
-    if not (b[0] < z[0] and (n == 1 or (np.all(b[1:] >= z[:-1]) and np.all(b[1:] < z[1:])))):
-        raise AssumptionError("X: kinks do not interleave the projected points (points too close)")
-    # Self-check along the line: f(z_i) = z_i·Σ_{j≤i} α_j − Σ_{j≤i} α_j b_j (exact in exact mode).
-    S = np.cumsum(alpha, axis=0)
-    T = np.cumsum(alpha * b[:, None], axis=0)
-    f = z[:, None] * S - T
-    if exact:
-        tol = 0
-        mass = None
-    else:
-        A = np.abs(alpha)
-        cumA = np.cumsum(A, axis=0)
-        # M = max_i Σ_j |α_j| relu(z_i − b_j): the cancellation mass of the forward pass.
-        pos = z[:, None] * cumA - np.cumsum(A * b[:, None], axis=0)
-        # the self-check's own rounding: z_i·S_i and T_i are sums of terms of size |z|·|α|, |α||b|
-        mass_i = np.abs(z)[:, None] * cumA + np.cumsum(A * np.abs(b)[:, None], axis=0)
-        tol = 8 * _U * (np.max(mass_i) * max(2.0, np.log2(n)) + np.max(np.abs(Y)))
-        mass = float(np.max(pos))
-    check_self(f, Y, tol, method="zhang2017", index=data.index[order])
-
-    W1 = np.empty((n, d), dtype=object if exact else np.float64)
-    W1[:] = we if exact else w
+    W1 = np.empty((n, d), dtype=ar.dtype)
+    W1[:] = ar.array(w)
     W1.setflags(write=False)  # owned and read-only: Dense keeps it without another copy
+    gaps = np.diff(z)
     meta = {
         "method": "zhang2017",
         "theta": float(theta),
@@ -302,8 +323,5 @@ def zhang2017(
     }
     if mass is not None:
         meta["cancellation_mass"] = mass
-        meta["error_estimate"] = 2 * _U * mass
-    zero_out = np.zeros(k, dtype=object) if exact else np.zeros(k)
-    if exact:
-        zero_out[:] = 0
-    return Network([Dense(W1, -b, relu), Dense(alpha.T.copy(), zero_out)], meta)
+        meta["error_estimate"] = 2 * U64 * mass
+    return Network([Dense(W1, -b, relu), Dense(alpha.T.copy(), ar.zeros(k))], meta)
