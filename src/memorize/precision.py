@@ -123,6 +123,29 @@ class Format:
                 return x32.astype(np.float16).astype(np.float32)
         raise ArgumentError(f"dtype: {self.name} values are not held in float32")  # pragma: no cover
 
+    def next_up(self, a) -> np.ndarray:
+        """The smallest number of the format above each entry of ``a`` (numbers of the format)."""
+        x = np.asarray(a, dtype=np.float64)
+        if self.name == "float64":
+            return np.nextafter(x, np.inf)
+        if self.name in ("float32", "float16"):
+            t = x.astype(self.numpy_dtype)
+            return np.nextafter(t, self.numpy_dtype(np.inf)).astype(np.float64)
+        bits = x.astype(np.float32).view(np.uint32).astype(np.int64)
+        step = np.where(x > 0, 0x10000, np.where(x < 0, -0x10000, 0))
+        out = (bits + step).astype(np.uint32).view(np.float32).astype(np.float64)
+        return np.where(x == 0, 2.0 ** (self.emin - self.p + 1), out)
+
+    def round_up(self, a) -> np.ndarray:
+        """The smallest number of the format ≥ each entry of ``a``."""
+        x = np.asarray(a, dtype=np.float64)
+        r = self.round(x)
+        return np.where(r < x, self.next_up(r), r)
+
+    def round_down(self, a) -> np.ndarray:
+        """The largest number of the format ≤ each entry of ``a``."""
+        return -self.round_up(-np.asarray(a, dtype=np.float64))
+
     def representable(self, a) -> np.ndarray:
         """Elementwise: is the float64 value exactly a number of this format?"""
         x = np.asarray(a, dtype=np.float64)
