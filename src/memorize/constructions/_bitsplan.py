@@ -234,7 +234,8 @@ def _check_knobs(N, n_est, width, depth, block_size, bits_per_layer, layers_per_
     if bits_per_layer is not None and layers_per_key is not None:
         raise ArgumentError("bits_per_layer, layers_per_key: give at most one of them")
     if lookup_width is not None and lookup_width < 4:
-        raise CapacityError(f"lookup_width: at least 4 (carries of z and V plus one step of two units), got {lookup_width}")
+        raise CapacityError(
+            f"lookup_width: at least 4 (carries of z and V plus one step of two units), got {lookup_width}")
     if block_size is not None and block_size > N:
         raise CapacityError(f"block_size: {block_size} exceeds the number of distinct points ({N})")
     if bits_per_layer is not None and bits_per_layer > MAX_Q:
