@@ -20,7 +20,9 @@ from . import _bitsplan as plan
 __all__ = ["vardi2022", "architecture"]
 
 
-def architecture(n: int, dx: int, dy: int = 1, **options) -> Architecture:
+def architecture(n: int, dx: int, dy: int = 1, *, n_classes: int | None = None, key_max: int | None = None,
+                 key_bits: int | None = None, delta: float | None = None, z_bits: int | None = None,
+                 **options) -> Architecture:
     """Sizes of the ``vardi2022`` network: :func:`memorize.constructions.yang2026.architecture`
     with one bit per layer and the flat lookup (unless ``options`` say otherwise).
 
@@ -31,7 +33,8 @@ def architecture(n: int, dx: int, dy: int = 1, **options) -> Architecture:
     >>> max(a.widths) <= 7
     True
     """
-    return plan.architecture(n, dx, dy, **{"bits_per_layer": 1, "lookup": "flat", **options})
+    return plan.architecture(n, dx, dy, n_classes=n_classes, key_max=key_max, key_bits=key_bits, delta=delta,
+                             z_bits=z_bits, **{"bits_per_layer": 1, "lookup": "flat", **options})
 
 
 @register(
