@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Callable
 
 import numpy as np
 
@@ -122,7 +123,16 @@ def _targets(net: Network, y, n: int, classes) -> tuple[np.ndarray, np.ndarray |
     return arr, codes
 
 
-def verify(net: Network, X, y, *, tol=None, classes=None, chunk_bytes: int | None = None) -> Report:
+def verify(
+    net: Network,
+    X,
+    y,
+    *,
+    tol=None,
+    classes=None,
+    chunk_bytes: int | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> Report:
     """Evaluate ``net`` on every point of ``X`` and compare with ``y``.
 
     Parameters
@@ -138,7 +148,10 @@ def verify(net: Network, X, y, *, tol=None, classes=None, chunk_bytes: int | Non
     classes : array_like, optional
         The class label of each output.
     chunk_bytes : int, optional
-        Memory bound of one forward chunk.
+        Memory bound of one forward chunk (default :data:`memorize.network.DEFAULT_CHUNK_BYTES`).
+    progress : callable, optional
+        ``progress(done_rows, total_rows)``, called after every chunk has been checked (for a
+        progress display; its return value is ignored). ``done_rows`` grows to ``total_rows``.
 
     Returns
     -------
@@ -158,6 +171,11 @@ def verify(net: Network, X, y, *, tol=None, classes=None, chunk_bytes: int | Non
     >>> report = memorize.verify(net, X, y)
     >>> report.ok, report.exact
     (True, False)
+    >>> seen = []
+    >>> memorize.verify(net, X, y, progress=lambda done, total: seen.append((done, total))).ok
+    True
+    >>> seen
+    [(3, 3)]
     """
     start = time.perf_counter()
     if not isinstance(net, Network):
@@ -203,6 +221,8 @@ def verify(net: Network, X, y, *, tol=None, classes=None, chunk_bytes: int | Non
         if codes is not None:
             pred = np.argmax(_exact.to_float_array(out) if exact else out, axis=1)
             correct += int(np.sum(pred == codes[sl]))
+        if progress is not None:
+            progress(sl.stop, n)
     if not exact:
         max_err = float(max_err)
     acc = None if codes is None else correct / max(n, 1)
