@@ -491,7 +491,7 @@ def min_weight_bits(n: int, num_params: int, classes: int = 2) -> float:
 
     References
     ----------
-    Vardi, Yehudai, Shamir 2022 (bit-complexity lower bound); ``specs/bitextract.md`` §7.3.
+    Vardi, Yehudai, Shamir 2022 (bit-complexity lower bound); the counting argument above.
 
     Examples
     --------
@@ -504,12 +504,12 @@ def min_weight_bits(n: int, num_params: int, classes: int = 2) -> float:
     return n * math.log2(C) / P
 
 
-# -- Yang & Yang 2026 (as specs/bitextract.md §7 reconstructs them) --------------------------------
+# -- Yang & Yang 2026 (our re-derivation: the paper's formulas were stripped from our copy) ---------
 _YY = "Yang & Yang 2026 (arXiv 2603.09589)"
 
 
 def _log2_sign_patterns(P: int, L: int, W: int, m_f: int) -> float:
-    # Bartlett et al. Thm 7 / Warren, layer by layer, simplified for ReLU (bitextract.md §7).
+    # Bartlett et al. Thm 7 / Warren, layer by layer, simplified for ReLU.
     return (L + 1) * (1 + P * math.log2(2 * _E * m_f * W * (L + 1)))
 
 
@@ -536,8 +536,9 @@ def yang_theorem32(n: int, width: int, depth: int, dx: int, classes: int = 2) ->
     On one fixed δ-separated point set all C^N labelings must be realised; the N(C − 1)
     functions θ ↦ f_θ(x_i) − c − ½ then take at least C^N sign patterns, while a ReLU net has
     at most 2^rhs (Bartlett et al.'s layer-by-layer Warren bound). Asymptotically
-    W²L² ≳ N log C / log(N C W L) (:func:`yang_theorem32_floor`). Constants are those of
-    ``specs/bitextract.md`` §7.1, re-derived; the paper's were stripped from our copy.
+    W²L² ≳ N log C / log(N C W L) (:func:`yang_theorem32_floor`). The constants are this
+    library's own re-derivation (the paper's were stripped from our copy; see
+    ``docs/which_network.md``, "Lower bounds").
 
     References
     ----------
@@ -562,9 +563,9 @@ def yang_theorem32(n: int, width: int, depth: int, dx: int, classes: int = 2) ->
 def yang_theorem32_floor(n: int, dx: int, classes: int, delta: float, width: int, depth: int) -> float:
     """The indicative floor W²L² ≳ N·log₂C / (d_x·log₂(3/δ) + log₂(2e·C·W·(L + 1))).
 
-    Uses log N ≤ d_x·log(3/δ) (N δ-separated points fit in the unit ball); constants 1, as in
-    ``specs/bitextract.md`` §7.1. An order-of-magnitude guide, not a rigorous bound: use
-    :func:`yang_theorem32` for that.
+    Uses log N ≤ d_x·log(3/δ) (N δ-separated points fit in the unit ball) in
+    :func:`yang_theorem32`'s count, with all constants set to 1. An order-of-magnitude guide,
+    not a rigorous bound: use :func:`yang_theorem32` for that.
 
     Examples
     --------
@@ -599,7 +600,8 @@ def yang_proposition33(n: int, width: int, depth: int, delta: float) -> tuple:
     (0, 1) must be realised; a 1-D ReLU net has at most k = (W + 1)^L pieces, so the sign
     patterns number at least C(M/2, N/2)/C(k, N/2) (lower), while Bartlett et al.'s bound
     gives at most 2^upper. M runs over N, 2N, 4N, ... and the largest even M ≤ 2/δ + 1.
-    Reconstructed in ``specs/bitextract.md`` §7.2 (constants are the spec's).
+    Reconstructed by this library (the paper's constants were not available to us), so the
+    constants are ours.
 
     References
     ----------
