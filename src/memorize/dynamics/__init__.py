@@ -17,7 +17,7 @@ form. This module asks what gradient training does next to such a point. It prov
   constructed memorizer (see ``docs/dynamics.md``).
 
 Modules: :mod:`~memorize.dynamics.losses`, :mod:`~memorize.dynamics.params` (θ and the
-rescaling symmetry), :mod:`~memorize.dynamics.gradients`, :mod:`~memorize.dynamics.sgd`,
+rescaling symmetry), :mod:`~memorize.dynamics.gradients`, :mod:`~memorize.dynamics.descent` (SGD),
 :mod:`~memorize.dynamics.theorem51`; every public name is importable from
 :mod:`memorize.dynamics` itself.
 
@@ -28,40 +28,12 @@ Parameter order
 order of :attr:`Network.num_params`.
 """
 
-from .gradients import (
-    DEFAULT_MAX_BYTES,
-    activation_pattern,
-    kink_margin,
-    per_example_gradients,
-    risk,
-    risk_gradient,
-    span_basis,
-    span_projector,
-)
-from .losses import Loss, log_cosh_loss, squared_loss
-from .params import flatten, rebalance, unflatten
-from .sgd import SGDRecord, SGDResult, sgd
-from .theorem51 import EpsilonRun, NearMinimumResult, near_minimum_experiment
+# Every public name of the submodules (each lists its own in __all__) is a name of this package.
+from . import descent, gradients, losses, params, theorem51
+from .gradients import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .params import *  # noqa: F401,F403
+from .descent import *  # noqa: F401,F403
+from .theorem51 import *  # noqa: F401,F403
 
-__all__ = [
-    "Loss",
-    "squared_loss",
-    "log_cosh_loss",
-    "flatten",
-    "unflatten",
-    "risk",
-    "risk_gradient",
-    "per_example_gradients",
-    "span_basis",
-    "span_projector",
-    "activation_pattern",
-    "kink_margin",
-    "SGDRecord",
-    "SGDResult",
-    "sgd",
-    "rebalance",
-    "EpsilonRun",
-    "NearMinimumResult",
-    "near_minimum_experiment",
-    "DEFAULT_MAX_BYTES",
-]
+__all__ = [*losses.__all__, *params.__all__, *gradients.__all__, *descent.__all__, *theorem51.__all__]

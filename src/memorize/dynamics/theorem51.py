@@ -17,7 +17,7 @@ from ._passes import as_data, layout
 from .gradients import kink_margin, per_example_gradients, span_basis
 from .losses import Loss, check_loss, squared_loss
 from .params import flatten, rebalance, unflatten
-from .sgd import SGDRecord, readonly, sgd
+from .descent import SGDRecord, readonly, sgd
 
 __all__ = ["EpsilonRun", "NearMinimumResult", "near_minimum_experiment"]
 
