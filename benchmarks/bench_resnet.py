@@ -1,4 +1,4 @@
-"""Benchmark of the residual-network memorizers (issue 5): Yun et al. Thm 4.1 and Hardt & Ma 2017.
+"""Benchmark of the residual-network memorizers: Yun et al. Thm 4.1 and Hardt & Ma 2017.
 
 Parts (run all by default, or name them):
 

@@ -1,4 +1,4 @@
-"""Benchmark of the hyperplane-slab memorizers (issue 3).
+"""Benchmark of the hyperplane-slab memorizers.
 
 1. CIFAR-shaped synthetic set (N = 50 000, d = 3 072, 10 classes, float64 Gaussian) built with
    ``yun2019_one_hidden`` and verified on every point: hidden ReLUs (the paper: 106), build and

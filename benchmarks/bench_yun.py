@@ -1,4 +1,4 @@
-"""Benchmarks for the Yun, Sra, Jadbabaie 2019 builders (issue 4).
+"""Benchmarks for the Yun, Sra, Jadbabaie 2019 builders.
 
 Run under the shared lock, from the repository root::
 

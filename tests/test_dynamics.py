@@ -462,3 +462,20 @@ def test_rebalance_leaves_hardtanh_units_alone():
     net = random_net(rng, 2, [("dense", "hardtanh", 4), ("residual", "hardtanh", 3)])
     nb = rebalance(net)
     np.testing.assert_array_equal(flatten(nb), flatten(net))
+
+
+def test_public_names_are_those_of_the_former_single_module():
+    import memorize.dynamics as dyn
+    from memorize.dynamics import descent, gradients, losses, params, theorem51
+
+    assert set(dyn.__all__) == {
+        "Loss", "squared_loss", "log_cosh_loss", "flatten", "unflatten", "risk", "risk_gradient",
+        "per_example_gradients", "span_basis", "span_projector", "activation_pattern", "kink_margin",
+        "SGDRecord", "SGDResult", "sgd", "rebalance", "EpsilonRun", "NearMinimumResult",
+        "near_minimum_experiment", "DEFAULT_MAX_BYTES",
+    }
+    # each name is defined once, in the module of its topic
+    homes = {m: m.__all__ for m in (descent, gradients, losses, params, theorem51)}
+    assert sum(len(names) for names in homes.values()) == len(dyn.__all__)
+    for module, names in homes.items():
+        assert all(getattr(dyn, n) is getattr(module, n) for n in names)

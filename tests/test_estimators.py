@@ -140,17 +140,22 @@ def _labels_for(m, n, rng):
     return synthetic(n, 5, classes=2 if m.task == "binary" else 3, rng=rng)
 
 
+# The options a construction cannot do without (the estimators add no hidden defaults).
+REQUIRED_OPTIONS = {"yun2019_deep": {"widths": [36, 36, 36, 36]}}
+
+
 @pytest.mark.parametrize("name", sorted(all_methods()))
 def test_classifier_memorizes_with_every_builder(name):
     m = all_methods()[name]
     X, y = _labels_for(m, 60, 11)
+    options = REQUIRED_OPTIONS.get(name)
     try:
-        clf = MemorizingClassifier(method=name).fit(X, y)
+        clf = MemorizingClassifier(method=name, options=options).fit(X, y)
     except memorize.errors.ExactnessError:  # exact-only constructions
-        clf = MemorizingClassifier(method=name, exact=True).fit(X, y)
+        clf = MemorizingClassifier(method=name, options=options, exact=True).fit(X, y)
     except memorize.errors.DataError:  # constructions for points of the unit ball
         X = X / (1.01 * np.max(np.linalg.norm(X, axis=1)))
-        clf = MemorizingClassifier(method=name).fit(X, y)
+        clf = MemorizingClassifier(method=name, options=options).fit(X, y)
     assert clf.score(X, y) == 1.0
     assert clf.method_ == name
 
@@ -175,3 +180,26 @@ def test_property_any_small_dataset_is_memorized(n, d, k, seed):
     t = rng.uniform(-3, 3, n)
     reg = MemorizingRegressor().fit(X, t)
     assert np.max(np.abs(reg.predict(X) - t)) <= 1e-6 * max(1.0, np.max(np.abs(t)))
+
+
+def test_regressor_rescale_is_explicit():
+    X, y = synthetic(30, 3, rng=4)
+    y = 5 * y / np.max(np.abs(y))  # targets up to 5, outside Theorem 3.1's [-1, 1]
+    reg = MemorizingRegressor(method="yun2019_two_hidden").fit(X, y)
+    assert reg.network_.meta["rescaled"] and reg.report_.ok and reg.score(X, y) == 1.0
+    with pytest.raises(memorize.errors.LabelError, match="rescale"):
+        MemorizingRegressor(method="yun2019_two_hidden", rescale=False).fit(X, y)
+    # an explicit builder option wins over the estimator's parameter
+    with pytest.raises(memorize.errors.LabelError):
+        MemorizingRegressor(method="yun2019_two_hidden", options={"rescale": False}).fit(X, y)
+    # constructions without the assumption ignore it
+    assert MemorizingRegressor(rescale=False).fit(X, y).report_.ok
+
+
+def test_no_hidden_builder_options():
+    # the estimator passes only what the user gave (and rescale, a documented parameter)
+    X, y = synthetic(40, 3, rng=5)
+    with pytest.raises(ArgumentError, match="widths"):
+        MemorizingRegressor(method="yun2019_deep").fit(X, y)
+    reg = MemorizingRegressor(method="yun2019_deep", options={"widths": [36, 36, 36, 36]}).fit(X, y)
+    assert reg.network_.widths == (36, 36, 36, 36)

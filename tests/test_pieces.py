@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 import memorize
 from memorize import Dense, Network, Residual, hardtanh, identity, registry, relu, relu_like, step
+from memorize import bounds
 from memorize.bounds import theorem33_capacity
-from memorize.errors import ArgumentError, MemorizeError, ShapeError
+from memorize.errors import ArgumentError, ArgumentTypeError, MemorizeError, ShapeError
 from memorize.pieces import linear_pieces, max_pieces, theorem33_max_pieces
 
 ACTS = {"relu": relu, "leaky": relu_like(1.0, 0.1), "hardtanh": hardtanh, "step": step, "identity": identity}
@@ -186,6 +187,22 @@ def test_theorem33_counts():
         theorem33_max_pieces((2, 2, 2))
     with pytest.raises(ArgumentError):
         max_pieces((0, 2))
+
+
+@pytest.mark.parametrize("count", [
+    lambda p: theorem33_max_pieces((3, 2), p),
+    lambda p: theorem33_capacity((3, 2), p),
+    lambda p: bounds.theorem33_min_hidden(10, 2, p),
+    lambda p: max_pieces((3, 2), p),
+    lambda p: bounds.vc_dimension_bound(1, (3, 2), p),
+])
+def test_pieces_per_unit_has_one_rule(count):
+    # p counts the linear pieces of a non-affine activation: 2 and 3 are taken, 1 is not
+    assert count(2) != count(3)  # p enters the count
+    with pytest.raises(ArgumentError, match="pieces_per_unit"):
+        count(1)
+    with pytest.raises(ArgumentTypeError, match="pieces_per_unit"):
+        count(2.5)
 
 
 # -- the witness --------------------------------------------------------------------------------

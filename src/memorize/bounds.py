@@ -37,7 +37,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from . import registry
-from .errors import ArgumentError, ArgumentTypeError
+from ._checks import check_delta, check_int, check_pieces_per_unit, check_widths
+from .errors import ArgumentError
+from .pieces import theorem33_max_pieces
 from .registry import Architecture, PaperSize
 
 __all__ = [
@@ -104,9 +106,9 @@ def architecture(method: str, n: int, dx: int, dy: int = 1, **options) -> Archit
     m = registry.get(method)
     if m.architecture is None:
         raise ArgumentError(f"method: {m.name!r} registers no architecture function; its size is only known after building")
-    _check_int("n", n, 1)
-    _check_int("dx", dx, 1)
-    _check_int("dy", dy, 1)
+    check_int("n", n, 1)
+    check_int("dx", dx, 1)
+    check_int("dy", dy, 1)
     return m.architecture(int(n), int(dx), int(dy), **options)
 
 
@@ -171,31 +173,7 @@ def paper_size(method: str, n: int, dx: int, dy: int = 1, *, activation: str = "
         return None
     if activation not in ("relu", "hardtanh"):
         raise ArgumentError(f"activation: expected 'relu' or 'hardtanh', got {activation!r}")
-    return fn(_check_int("n", n, 1), _check_int("dx", dx, 1), _check_int("dy", dy, 1), activation=activation)
-
-
-# -- shared helpers ------------------------------------------------------------------------------
-def _check_int(name: str, v, lo: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int,)) and not (hasattr(v, "__index__")):
-        raise ArgumentTypeError(f"{name}: expected an integer, got {type(v).__name__}")
-    v = int(v)
-    if v < lo:
-        raise ArgumentError(f"{name}: expected an integer ≥ {lo}, got {v}")
-    return v
-
-
-def _check_widths(widths) -> tuple:
-    try:
-        ws = tuple(widths)
-    except TypeError:
-        raise ArgumentTypeError(f"widths: expected a sequence of positive integers, got {widths!r}") from None
-    for w in ws:
-        _check_int("widths", w, 1)
-    return tuple(int(w) for w in ws)
-
-
-def _check_p(p) -> int:
-    return _check_int("pieces_per_unit", p, 2)
+    return fn(check_int("n", n, 1), check_int("dx", dx, 1), check_int("dy", dy, 1), activation=activation)
 
 
 def dense_num_params(dx: int, widths: Sequence[int], dy: int = 1) -> int:
@@ -209,7 +187,7 @@ def dense_num_params(dx: int, widths: Sequence[int], dy: int = 1) -> int:
     >>> dense_num_params(3, (4,), 1)
     21
     """
-    dims = [_check_int("dx", dx, 1), *_check_widths(widths), _check_int("dy", dy, 1)]
+    dims = [check_int("dx", dx, 1), *check_widths(widths), check_int("dy", dy, 1)]
     return sum(dims[i] * dims[i + 1] + dims[i + 1] for i in range(len(dims) - 1))
 
 
@@ -253,13 +231,19 @@ def theorem33_capacity(widths: Sequence[int], pieces_per_unit: int = 2) -> int:
     widths : (d1,) or (d1, d2)
         Hidden widths of a 2- or 3-layer network with scalar output.
     pieces_per_unit : int, default 2
-        p: 2 for ReLU-like, 3 for hard-tanh.
+        p ≥ 2, the linear pieces of the activation: 2 for ReLU-like, 3 for hard-tanh.
 
     Returns
     -------
     int
         (p − 1)d₁ + 2, resp. p(p − 1)d₁d₂ + (p − 1)d₂ + 2: with more points than this, the
         :func:`memorize.hard_dataset` witness cannot be fitted.
+
+    Notes
+    -----
+    Fitting the witness's N alternating labels takes N − 1 linear pieces along its line, and
+    :func:`memorize.pieces.theorem33_max_pieces` bounds the pieces these widths can make; the
+    capacity is that count plus one.
 
     References
     ----------
@@ -271,13 +255,7 @@ def theorem33_capacity(widths: Sequence[int], pieces_per_unit: int = 2) -> int:
     >>> theorem33_capacity((10,)), theorem33_capacity((10, 10))
     (12, 212)
     """
-    ws = _check_widths(widths)
-    p = _check_p(pieces_per_unit)
-    if len(ws) == 1:
-        return (p - 1) * ws[0] + 2
-    if len(ws) == 2:
-        return p * (p - 1) * ws[0] * ws[1] + (p - 1) * ws[1] + 2
-    raise ArgumentError(f"widths: Theorem 3.3 covers one or two hidden layers, got {len(ws)}")
+    return theorem33_max_pieces(widths, pieces_per_unit) + 1
 
 
 def theorem33_fails(n: int, widths: Sequence[int], pieces_per_unit: int = 2) -> bool:
@@ -291,7 +269,7 @@ def theorem33_fails(n: int, widths: Sequence[int], pieces_per_unit: int = 2) -> 
     >>> theorem33_fails(100, (9, 5)), theorem33_fails(100, (10, 5))
     (True, False)
     """
-    return theorem33_capacity(widths, pieces_per_unit) < _check_int("n", n, 1)
+    return theorem33_capacity(widths, pieces_per_unit) < check_int("n", n, 1)
 
 
 def theorem33_min_hidden(n: int, depth: int = 1, pieces_per_unit: int = 2) -> tuple:
@@ -321,8 +299,8 @@ def theorem33_min_hidden(n: int, depth: int = 1, pieces_per_unit: int = 2) -> tu
     >>> theorem33_min_hidden(100), theorem33_min_hidden(100, depth=2)
     ((98,), (7, 7))
     """
-    n = _check_int("n", n, 1)
-    p = _check_p(pieces_per_unit)
+    n = check_int("n", n, 1)
+    p = check_pieces_per_unit(pieces_per_unit)
     if depth == 1:
         return (max(1, -(-(n - 2) // (p - 1))),)
     if depth != 2:
@@ -382,9 +360,9 @@ def vc_dimension_bound(dx: int, widths: Sequence[int], pieces_per_unit: int = 2)
     >>> round(vc_dimension_bound(1, (2,)))
     86
     """
-    dx = _check_int("dx", dx, 1)
-    ws = _check_widths(widths)
-    p = _check_p(pieces_per_unit) - 1
+    dx = check_int("dx", dx, 1)
+    ws = check_widths(widths)
+    p = check_pieces_per_unit(pieces_per_unit) - 1
     units = list(ws) + [1]
     dims = [dx] + units
     per_layer = [dims[i] * dims[i + 1] + dims[i + 1] for i in range(len(units))]
@@ -431,9 +409,9 @@ def vc_min_params(n: int, depth: int, pieces_per_unit: int = 2) -> int:
     >>> vc_min_params(1000, 1) < vc_min_params(10000, 1)
     True
     """
-    n = _check_int("n", n, 1)
-    L = _check_int("depth", depth, 0) + 1
-    p = _check_p(pieces_per_unit) - 1
+    n = check_int("n", n, 1)
+    L = check_int("depth", depth, 0) + 1
+    p = check_pieces_per_unit(pieces_per_unit) - 1
 
     def bound(W: int) -> float:
         r = 2 * _E * p * W * L
@@ -480,7 +458,7 @@ def sontag_min_params(n: int) -> int:
     >>> sontag_min_params(101)
     50
     """
-    return max(0, -(-(_check_int("n", n, 1) - 1) // 2))
+    return max(0, -(-(check_int("n", n, 1) - 1) // 2))
 
 
 def dimension_min_params(n: int, dy: int = 1) -> int:
@@ -499,7 +477,7 @@ def dimension_min_params(n: int, dy: int = 1) -> int:
     >>> dimension_min_params(1000, 3)
     3000
     """
-    return _check_int("n", n, 1) * _check_int("dy", dy, 1)
+    return check_int("n", n, 1) * check_int("dy", dy, 1)
 
 
 def min_weight_bits(n: int, num_params: int, classes: int = 2) -> float:
@@ -513,25 +491,25 @@ def min_weight_bits(n: int, num_params: int, classes: int = 2) -> float:
 
     References
     ----------
-    Vardi, Yehudai, Shamir 2022 (bit-complexity lower bound); ``specs/bitextract.md`` §7.3.
+    Vardi, Yehudai, Shamir 2022 (bit-complexity lower bound); the counting argument above.
 
     Examples
     --------
     >>> min_weight_bits(10**6, 1000, 2)
     1000.0
     """
-    n = _check_int("n", n, 1)
-    P = _check_int("num_params", num_params, 1)
-    C = _check_int("classes", classes, 2)
+    n = check_int("n", n, 1)
+    P = check_int("num_params", num_params, 1)
+    C = check_int("classes", classes, 2)
     return n * math.log2(C) / P
 
 
-# -- Yang & Yang 2026 (as specs/bitextract.md §7 reconstructs them) --------------------------------
+# -- Yang & Yang 2026 (our re-derivation: the paper's formulas were stripped from our copy) ---------
 _YY = "Yang & Yang 2026 (arXiv 2603.09589)"
 
 
 def _log2_sign_patterns(P: int, L: int, W: int, m_f: int) -> float:
-    # Bartlett et al. Thm 7 / Warren, layer by layer, simplified for ReLU (bitextract.md §7).
+    # Bartlett et al. Thm 7 / Warren, layer by layer, simplified for ReLU.
     return (L + 1) * (1 + P * math.log2(2 * _E * m_f * W * (L + 1)))
 
 
@@ -558,8 +536,9 @@ def yang_theorem32(n: int, width: int, depth: int, dx: int, classes: int = 2) ->
     On one fixed δ-separated point set all C^N labelings must be realised; the N(C − 1)
     functions θ ↦ f_θ(x_i) − c − ½ then take at least C^N sign patterns, while a ReLU net has
     at most 2^rhs (Bartlett et al.'s layer-by-layer Warren bound). Asymptotically
-    W²L² ≳ N log C / log(N C W L) (:func:`yang_theorem32_floor`). Constants are those of
-    ``specs/bitextract.md`` §7.1, re-derived; the paper's were stripped from our copy.
+    W²L² ≳ N log C / log(N C W L) (:func:`yang_theorem32_floor`). The constants are this
+    library's own re-derivation (the paper's were stripped from our copy; see
+    ``docs/which_network.md``, "Lower bounds").
 
     References
     ----------
@@ -571,10 +550,10 @@ def yang_theorem32(n: int, width: int, depth: int, dx: int, classes: int = 2) ->
     >>> yang_theorem32(10**4, 2, 2, 1, 2)[2], yang_theorem32(10**4, 40, 4, 1, 2)[2]
     (False, True)
     """
-    n = _check_int("n", n, 1)
-    W = _check_int("width", width, 1)
-    L = _check_int("depth", depth, 1)
-    C = _check_int("classes", classes, 2)
+    n = check_int("n", n, 1)
+    W = check_int("width", width, 1)
+    L = check_int("depth", depth, 1)
+    C = check_int("classes", classes, 2)
     P = dense_num_params(dx, (W,) * L, 1)
     lhs = n * math.log2(C)
     rhs = _log2_sign_patterns(P, L, W, n * (C - 1))
@@ -584,29 +563,19 @@ def yang_theorem32(n: int, width: int, depth: int, dx: int, classes: int = 2) ->
 def yang_theorem32_floor(n: int, dx: int, classes: int, delta: float, width: int, depth: int) -> float:
     """The indicative floor W²L² ≳ N·log₂C / (d_x·log₂(3/δ) + log₂(2e·C·W·(L + 1))).
 
-    Uses log N ≤ d_x·log(3/δ) (N δ-separated points fit in the unit ball); constants 1, as in
-    ``specs/bitextract.md`` §7.1. An order-of-magnitude guide, not a rigorous bound: use
-    :func:`yang_theorem32` for that.
+    Uses log N ≤ d_x·log(3/δ) (N δ-separated points fit in the unit ball) in
+    :func:`yang_theorem32`'s count, with all constants set to 1. An order-of-magnitude guide,
+    not a rigorous bound: use :func:`yang_theorem32` for that.
 
     Examples
     --------
     >>> round(yang_theorem32_floor(10**4, 2, 10, 0.01, 13, 50))
     1051
     """
-    n = _check_int("n", n, 1)
-    C = _check_int("classes", classes, 2)
-    _check_delta(delta)
+    n = check_int("n", n, 1)
+    C = check_int("classes", classes, 2)
+    check_delta(delta)
     return n * math.log2(C) / (dx * math.log2(3 / delta) + math.log2(2 * _E * C * width * (depth + 1)))
-
-
-def _check_delta(delta) -> float:
-    try:
-        d = float(delta)
-    except (TypeError, ValueError):
-        raise ArgumentTypeError(f"delta: expected a number in (0, 2], got {delta!r}") from None
-    if not (0 < d <= 2):
-        raise ArgumentError(f"delta: the separation of points in the unit ball lies in (0, 2], got {delta!r}")
-    return d
 
 
 def _log2_binom(a: int, b: int) -> float:
@@ -631,7 +600,8 @@ def yang_proposition33(n: int, width: int, depth: int, delta: float) -> tuple:
     (0, 1) must be realised; a 1-D ReLU net has at most k = (W + 1)^L pieces, so the sign
     patterns number at least C(M/2, N/2)/C(k, N/2) (lower), while Bartlett et al.'s bound
     gives at most 2^upper. M runs over N, 2N, 4N, ... and the largest even M ≤ 2/δ + 1.
-    Reconstructed in ``specs/bitextract.md`` §7.2 (constants are the spec's).
+    Reconstructed by this library (the paper's constants were not available to us), so the
+    constants are ours.
 
     References
     ----------
@@ -642,10 +612,10 @@ def yang_proposition33(n: int, width: int, depth: int, delta: float) -> tuple:
     >>> yang_proposition33(1000, 2, 2, 1e-9)[0] > 0
     True
     """
-    n = _check_int("n", n, 2)
-    W = _check_int("width", width, 1)
-    L = _check_int("depth", depth, 1)
-    d = _check_delta(delta)
+    n = check_int("n", n, 2)
+    W = check_int("width", width, 1)
+    L = check_int("depth", depth, 1)
+    d = check_delta(delta)
     half = -(-n // 2)
     n_even = 2 * half
     m_max = int(math.floor(2 / d)) + 1
@@ -699,9 +669,9 @@ def lower_bounds(n: int, dx: int, dy: int = 1, *, task: str = "regression", delt
     >>> [b.name for b in lower_bounds(100, 2)][:2]
     ['Thm 3.3, 1 hidden layer', 'Thm 3.3, 2 hidden layers']
     """
-    n = _check_int("n", n, 2)
-    dx = _check_int("dx", dx, 1)
-    dy = _check_int("dy", dy, 1)
+    n = check_int("n", n, 2)
+    dx = check_int("dx", dx, 1)
+    dy = check_int("dy", dy, 1)
     if task not in ("regression", "classification", "binary"):
         raise ArgumentError(f"task: expected 'regression', 'classification' or 'binary', got {task!r}")
     out = []

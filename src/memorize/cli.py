@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _progress, registry
 from .errors import FileFormatError, MemorizeError
+from .network import DEFAULT_CHUNK_BYTES
 from .verify import verify
 
 
@@ -205,46 +206,24 @@ def _add_plan_parser(sub) -> None:
     q.set_defaults(func=cmd_plan)
 
 
-# -- progress for long builds and verifications (interop, issue 9) ---------------------------------
+# -- progress for long builds and verifications --------------------------------------------------
 def _force(args):
     """False when --no-progress was given, else None (show only on a terminal)."""
     return False if getattr(args, "no_progress", False) else None
 
 
 def _verify_with_progress(net, X, y, *, tol=None, force=None, blocks: int = 100):
-    """:func:`memorize.verify` on row blocks with a progress bar; the same Report as one call.
+    """:func:`memorize.verify` with a progress bar fed by its ``progress`` callback.
 
-    Targets and the default tolerance are fixed once on the whole data (as ``verify`` does),
-    so every block is checked against the same classes and tolerance.
+    On a terminal the rows are checked in about ``blocks`` chunks (never more memory per chunk
+    than verify's default), so that the bar moves; the Report is the one verify returns.
     """
-    from .data import as_inputs
-    from .verify import Report, _targets, default_tol
-
     show = _progress.enabled() if force is None else force
     if not show:
         return verify(net, X, y, tol=tol)
-    start = time.perf_counter()
-    Xa = X if (net.is_exact and isinstance(X, np.ndarray) and X.dtype == object) else as_inputs(X)
-    n = Xa.shape[0]
-    Y, codes = _targets(net, y, n, None)
-    if tol is None:
-        ymax = max((abs(v) for v in Y.flat), default=0) if Y.dtype == object else (float(np.max(np.abs(Y))) if Y.size else 0.0)
-        tol = default_tol(ymax, net.is_exact)
-    # one-hot targets carry the class codes, so each block reports its accuracy
-    step = max(1, -(-n // blocks))
-    parts = []
+    n = len(X)
+    rows = max(1, -(-n // blocks))
+    chunk_bytes = min(DEFAULT_CHUNK_BYTES, rows * net.row_bytes)
     with _progress.Bar(n, f"verifying {n:,} points", force=force) as bar:
-        for s0 in range(0, n, step):
-            sl = slice(s0, min(n, s0 + step))
-            parts.append((s0, verify(net, Xa[sl], Y[sl], tol=tol)))
-            bar.update(sl.stop - sl.start)
-    failed = np.concatenate([r.failed + s0 for s0, r in parts])[:1000] if parts else np.zeros(0, np.int64)
-    errs = [r.max_error for _, r in parts]
-    max_err = max(errs) if errs else 0
-    if not net.is_exact:
-        max_err = float(np.nanmax(errs)) if not any(np.isnan(e) for e in errs) else float("nan")
-    acc = None
-    if codes is not None:
-        acc = sum(r.accuracy * r.n for _, r in parts) / max(n, 1)
-    return Report(n, max_err, sum(r.n_failed for _, r in parts), failed.astype(np.int64), acc, parts[0][1].exact,
-                  parts[0][1].tol, time.perf_counter() - start)
+        return verify(net, X, y, tol=tol, chunk_bytes=chunk_bytes,
+                      progress=lambda done, total: bar.update(done - bar.done))

@@ -141,9 +141,13 @@ class _MemorizingBase:
             raise ArgumentError(f"method: expected a method name (see memorize.methods()), got {name!r}")
         return registry.get(name)
 
-    def _build(self, m: registry.Method, X, targets) -> Network:
-        options = dict(m.demo_options)
-        options.update(self.options or {})
+    def _build(self, m: registry.Method, X, targets, **defaults) -> Network:
+        """Call the builder with ``self.options``; ``defaults`` fill the keywords it takes and options leave unset."""
+        options = dict(self.options or {})
+        takes = inspect.signature(m.builder).parameters
+        for key, value in defaults.items():
+            if key in takes:
+                options.setdefault(key, value)
         return m.builder(X, targets, rng=_seed(self.random_state), exact=bool(self.exact), **options)
 
     def _outputs(self, X) -> np.ndarray:
@@ -186,7 +190,9 @@ class MemorizingClassifier(_MemorizingBase):
         as ``"zhang2017"``) one-hot targets. ``None`` (default): ``"yun2019_one_hidden"`` when it
         is registered, else ``"zhang2017"``.
     options : dict, optional
-        Extra keyword arguments for the builder (its knobs).
+        Extra keyword arguments for the builder (its knobs), with the builder's own defaults
+        for the rest. Some constructions need one: ``yun2019_deep`` takes its hidden widths,
+        e.g. ``options={"widths": [24, 24, 24, 24, 24]}``.
     random_state : None, int, numpy Generator or RandomState
         Seed of the builder's random choices (``None`` means the builders' default seed 0, so
         fitting is deterministic).
@@ -347,11 +353,20 @@ class MemorizingRegressor(_MemorizingBase):
     method : str, default "zhang2017"
         A registered regression construction (see :func:`memorize.methods`).
     options : dict, optional
-        Extra keyword arguments for the builder.
+        Extra keyword arguments for the builder (its knobs), with the builder's own defaults
+        for the rest; ``yun2019_deep`` needs its hidden widths, e.g.
+        ``options={"widths": [24, 24, 24, 24, 24]}``.
     random_state : None, int, numpy Generator or RandomState
         Seed of the builder's random choices (``None``: the builders' default seed 0).
     exact : bool, default False
         Build in exact rational arithmetic.
+    rescale : bool, default True
+        For constructions whose theorem assumes targets in [−1, 1] (those with a ``rescale``
+        option, such as ``yun2019_two_hidden`` and ``yun2019_deep``): fit any real targets by
+        scaling the network's output layer by max|y| (the float64 error scales with it).
+        ``False`` keeps the theorem's assumption, and ``fit`` then refuses larger targets with
+        a ``LabelError``. Ignored by constructions without that assumption; an explicit
+        ``options["rescale"]`` wins.
 
     Attributes
     ----------
@@ -381,11 +396,12 @@ class MemorizingRegressor(_MemorizingBase):
     _estimator_type = "regressor"
 
     def __init__(self, method: str = "zhang2017", *, options: dict | None = None, random_state=None,
-                 exact: bool = False):
+                 exact: bool = False, rescale: bool = True):
         self.method = method
         self.options = options
         self.random_state = random_state
         self.exact = exact
+        self.rescale = rescale
 
     def fit(self, X, y) -> "MemorizingRegressor":
         """Build the network on ``(X, y)``; returns ``self``."""
@@ -408,7 +424,7 @@ class MemorizingRegressor(_MemorizingBase):
             raise ValueError(f"y: has {yc.shape[0]} targets but X has {Xc.shape[0]} rows")
         if not np.all(np.isfinite(yc)):
             raise ValueError("y: Input y contains NaN or infinity")
-        net = self._build(m, Xc, yc)
+        net = self._build(m, Xc, yc, rescale=bool(self.rescale))
         self.network_ = net
         self.n_features_in_ = Xc.shape[1]
         self.n_outputs_ = 1 if yc.ndim == 1 else yc.shape[1]

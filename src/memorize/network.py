@@ -353,13 +353,21 @@ class Network:
             arr = np.asarray(arr, dtype=np.float64)
         return arr, single
 
+    @property
+    def row_bytes(self) -> int:
+        """Estimated extra memory one input row costs in a forward pass (bytes).
+
+        A layer holds its input, pre-activation and output at once: about three arrays as wide
+        as the widest layer. ``chunk_bytes // row_bytes`` is the number of rows per chunk.
+        """
+        widest = max([self.input_dim] + [layer.hidden_width for layer in self._layers] + [self.output_dim])
+        item = _OBJECT_ITEM_BYTES if self.is_exact else 8
+        return 3 * item * widest
+
     def chunk_rows(self, chunk_bytes: int | None = None) -> int:
         """Rows per chunk so that one chunk's activations stay within ``chunk_bytes``."""
         budget = DEFAULT_CHUNK_BYTES if chunk_bytes is None else int(chunk_bytes)
-        widest = max([self.input_dim] + [layer.hidden_width for layer in self._layers] + [self.output_dim])
-        item = _OBJECT_ITEM_BYTES if self.is_exact else 8
-        # A layer holds its input, pre-activation and output at once: about 3 arrays.
-        return max(1, budget // (3 * item * widest))
+        return max(1, budget // self.row_bytes)
 
     def forward_chunks(self, X, *, chunk_bytes: int | None = None) -> Iterator[tuple[slice, np.ndarray]]:
         """Yield ``(rows, outputs)`` chunk by chunk; memory stays bounded for any N."""

@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from . import _exact
+from ._checks import check_pieces_per_unit, check_widths
 from .activations import Activation
 from .errors import ArgumentError, ArgumentTypeError, ShapeError
 from .network import Dense, Network, Residual
@@ -408,7 +409,8 @@ def max_pieces(net_or_widths, pieces_per_unit: int = 2) -> int:
         A network (each layer's own activation is used, the output layer included) or hidden
         widths (then every hidden unit has ``pieces_per_unit`` pieces and the output is affine).
     pieces_per_unit : int, default 2
-        p for the activation when widths are given: 2 for ReLU-like and step, 3 for hard-tanh.
+        p ≥ 2 for the activation when widths are given: 2 for ReLU-like and step, 3 for
+        hard-tanh.
 
     Returns
     -------
@@ -435,27 +437,11 @@ def max_pieces(net_or_widths, pieces_per_unit: int = 2) -> int:
         for layer in net_or_widths.layers:
             total *= 1 + (_pieces_of(layer.activation) - 1) * layer.hidden_width
         return total
-    p = _check_p(pieces_per_unit)
+    p = check_pieces_per_unit(pieces_per_unit)
     total = 1
-    for w in _check_widths(net_or_widths):
+    for w in check_widths(net_or_widths):
         total *= 1 + (p - 1) * w
     return total
-
-
-def _check_p(p) -> int:
-    if not isinstance(p, (int, np.integer)) or int(p) < 1:
-        raise ArgumentError(f"pieces_per_unit: expected an integer p ≥ 1 (2 for ReLU, 3 for hard-tanh), got {p!r}")
-    return int(p)
-
-
-def _check_widths(widths) -> tuple:
-    try:
-        ws = tuple(int(w) for w in widths)
-    except (TypeError, ValueError):
-        raise ArgumentTypeError(f"widths: expected a sequence of positive integers, got {widths!r}") from None
-    if any(w < 1 for w in ws) or any(int(w) != w for w in widths):
-        raise ArgumentError(f"widths: expected positive integers, got {tuple(widths)}")
-    return ws
 
 
 def theorem33_max_pieces(widths: Sequence[int], pieces_per_unit: int = 2) -> int:
@@ -466,7 +452,7 @@ def theorem33_max_pieces(widths: Sequence[int], pieces_per_unit: int = 2) -> int
     widths : (d1,) or (d1, d2)
         Hidden widths of a network with scalar output.
     pieces_per_unit : int, default 2
-        p: 2 for ReLU-like, 3 for hard-tanh.
+        p ≥ 2, the linear pieces of the activation: 2 for ReLU-like, 3 for hard-tanh.
 
     Returns
     -------
@@ -488,8 +474,8 @@ def theorem33_max_pieces(widths: Sequence[int], pieces_per_unit: int = 2) -> int
     >>> theorem33_max_pieces((10,)), theorem33_max_pieces((4, 4))
     (11, 37)
     """
-    ws = _check_widths(widths)
-    p = _check_p(pieces_per_unit)
+    ws = check_widths(widths)
+    p = check_pieces_per_unit(pieces_per_unit)
     if len(ws) == 1:
         return (p - 1) * ws[0] + 1
     if len(ws) == 2:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import registry
+from ._checks import check_delta, check_int
 from .bounds import LowerBound, PaperSize, accepts, lower_bounds, min_weight_bits, paper_size
 from .errors import ArgumentError, MemorizeError
 
@@ -208,11 +209,9 @@ def plan(
     >>> p[0].method, p[0].widths
     ('zhang2017', (1000,))
     """
-    from .bounds import _check_int  # one integer check for the whole module family
-
-    n = _check_int("n", n, 2)
-    dx = _check_int("dx", dx, 1)
-    dy = _check_int("dy", dy, 1)
+    n = check_int("n", n, 2)
+    dx = check_int("dx", dx, 1)
+    dy = check_int("dy", dy, 1)
     if task not in ("regression", "classification", "binary"):
         raise ArgumentError(f"task: expected 'regression', 'classification' or 'binary', got {task!r}")
     if task == "binary":
@@ -222,9 +221,7 @@ def plan(
     if rank not in ("hidden", "params"):
         raise ArgumentError(f"rank: expected 'hidden' or 'params', got {rank!r}")
     if delta is not None:
-        from .bounds import _check_delta
-
-        delta = _check_delta(delta)
+        delta = check_delta(delta)
     options = dict(options or {})
     every = registry.all_methods()
     if methods is not None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Callable
 
 import numpy as np
 
 from . import _exact
+from ._arith import arithmetic
 from .data import as_inputs, format_indices
 from .errors import ArgumentError, ConstructionError, LabelError, ShapeError
 from .network import Network
@@ -122,7 +124,16 @@ def _targets(net: Network, y, n: int, classes) -> tuple[np.ndarray, np.ndarray |
     return arr, codes
 
 
-def verify(net: Network, X, y, *, tol=None, classes=None, chunk_bytes: int | None = None) -> Report:
+def verify(
+    net: Network,
+    X,
+    y,
+    *,
+    tol=None,
+    classes=None,
+    chunk_bytes: int | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> Report:
     """Evaluate ``net`` on every point of ``X`` and compare with ``y``.
 
     Parameters
@@ -138,7 +149,10 @@ def verify(net: Network, X, y, *, tol=None, classes=None, chunk_bytes: int | Non
     classes : array_like, optional
         The class label of each output.
     chunk_bytes : int, optional
-        Memory bound of one forward chunk.
+        Memory bound of one forward chunk (default :data:`memorize.network.DEFAULT_CHUNK_BYTES`).
+    progress : callable, optional
+        ``progress(done_rows, total_rows)``, called after every chunk has been checked (for a
+        progress display; its return value is ignored). ``done_rows`` grows to ``total_rows``.
 
     Returns
     -------
@@ -158,55 +172,51 @@ def verify(net: Network, X, y, *, tol=None, classes=None, chunk_bytes: int | Non
     >>> report = memorize.verify(net, X, y)
     >>> report.ok, report.exact
     (True, False)
+    >>> seen = []
+    >>> memorize.verify(net, X, y, progress=lambda done, total: seen.append((done, total))).ok
+    True
+    >>> seen
+    [(3, 3)]
     """
     start = time.perf_counter()
     if not isinstance(net, Network):
         raise ArgumentError(f"net: expected a memorize.Network, got {type(net).__name__}")
-    if net.is_exact and isinstance(X, np.ndarray) and X.dtype == object:
-        Xa = _exact.to_exact_array(X)
-        if Xa.ndim == 1:
-            Xa = Xa[:, None]
-    else:
-        Xa = as_inputs(X)
+    ar = arithmetic(net.is_exact)
+    Xa = _inputs(net, X)
     n = Xa.shape[0]
     Y, codes = _targets(net, y, n, classes)
     if Y.shape[0] != n:
         raise ShapeError(f"y: has {Y.shape[0]} rows but X has {n} points")
-    exact = net.is_exact
-    if exact:
-        Y = _exact.to_exact_array(Y)
-        ymax = max((abs(v) for v in Y.flat), default=0)
-    else:
-        ymax = float(np.max(np.abs(Y))) if Y.size else 0.0
-    if tol is None:
-        tol = default_tol(ymax, exact)
-    elif exact:
-        tol = _exact.exact_scalar(tol)
-    max_err = 0
-    failed = []
-    n_failed = 0
-    correct = 0
+    if ar.exact:
+        Y = ar.array(Y)  # losslessly; float64 targets are used as they are (no copy of a large Y)
+    ymax = ar.max(np.abs(Y)) if Y.size else 0
+    tol = default_tol(ymax, ar.exact) if tol is None else ar.scalar(tol)
+    max_err, failed, n_failed, correct = 0, [], 0, 0
     for sl, out in net.forward_chunks(Xa, chunk_bytes=chunk_bytes):
-        diff = np.abs(out - Y[sl])
-        if exact:
-            err = np.array([max(row) for row in diff], dtype=object) if diff.size else np.zeros(0, dtype=object)
-        else:
-            err = np.max(diff, axis=1)
+        err = np.max(np.abs(out - Y[sl]), axis=1)  # each row's error; exact on object arrays
         if err.size:
-            m = max(err) if exact else float(np.max(err))
-            if m > max_err or (not exact and np.isnan(m)):
+            m = ar.max(err)
+            if m > max_err or m != m:  # m != m: a NaN output, reported rather than skipped
                 max_err = m
-        bad = np.nonzero(np.array([e > tol for e in err], dtype=bool) if exact else ~(err <= tol))[0]
+        bad = np.flatnonzero(~np.asarray(err <= tol, dtype=bool))  # NaN fails too
         n_failed += bad.size
         if len(failed) < _MAX_LISTED:
             failed.extend((bad + sl.start)[: _MAX_LISTED - len(failed)].tolist())
         if codes is not None:
-            pred = np.argmax(_exact.to_float_array(out) if exact else out, axis=1)
-            correct += int(np.sum(pred == codes[sl]))
-    if not exact:
-        max_err = float(max_err)
+            correct += int(np.sum(np.argmax(ar.to_float(out), axis=1) == codes[sl]))
+        if progress is not None:
+            progress(sl.stop, n)
     acc = None if codes is None else correct / max(n, 1)
-    return Report(n, max_err, n_failed, np.array(failed, dtype=np.int64), acc, exact, tol, time.perf_counter() - start)
+    return Report(n, ar.scalar(max_err), n_failed, np.array(failed, dtype=np.int64), acc, ar.exact, tol,
+                  time.perf_counter() - start)
+
+
+def _inputs(net: Network, X) -> np.ndarray:
+    """The points as an (N, d) array: exact values kept exact for an exact network, else float64."""
+    if net.is_exact and isinstance(X, np.ndarray) and X.dtype == object:
+        Xa = _exact.to_exact_array(X)
+        return Xa[:, None] if Xa.ndim == 1 else Xa
+    return as_inputs(X)
 
 
 def check_self(values, targets, tol, *, method: str, index=None) -> None:
