@@ -717,20 +717,6 @@ def classifier_architecture(n: int, dx: int, dy: int = 2, *, cells=None, **_opti
                         notes="expected size on generic data; the built network reports its own")
 
 
-_COMMON_DOC = """
-    dtype : str, NumPy or torch dtype, default "float32"
-        The format the network is built for: "float32", "bfloat16", "float16" or "float64". Its
-        weights are numbers of that format and it is certified in it (any summation order).
-    cells : int, optional
-        Level-1 cells to aim for (default about 2√N; 1 for N ≤ 32).
-    rng : None, int or numpy.random.Generator
-        Seeds the directions (``None`` means seed 0).
-    exact : bool, default False
-        Return the same network in exact rational arithmetic (its weights are those of the
-        format; exact evaluation then has error 0).
-"""
-
-
 @register(
     "float_safe_classifier",
     summary="Routing network (this library): exactly one-hot in float32/bfloat16 by design, certified for any summation order; ≈ 2√N gates and ≈ 3·1.3√N cut/leaf units.",
@@ -749,7 +735,17 @@ def float_safe_classifier(X, y, *, dtype="float32", classes=None, cells=None, rn
         Class labels or one-hot rows.
     classes : array_like, optional
         The class list (fixes the output order and number).
-""" + _COMMON_DOC + """
+
+    dtype : str, NumPy or torch dtype, default "float32"
+        The format the network is built for: "float32", "bfloat16", "float16" or "float64". Its
+        weights are numbers of that format and it is certified in it (any summation order).
+    cells : int, optional
+        Level-1 cells to aim for (default about 2√N; 1 for N ≤ 32).
+    rng : None, int or numpy.random.Generator
+        Seeds the directions (``None`` means seed 0).
+    exact : bool, default False
+        Return the same network in exact rational arithmetic (its weights are those of the
+        format; exact evaluation then has error 0).
     Returns
     -------
     Network
@@ -818,7 +814,17 @@ def float_safe(X, y, *, dtype="float32", cells=None, rng=None, exact: bool = Fal
     X : array_like, shape (N, d)
     y : array_like, shape (N,) or (N, k)
         Real labels; the network returns each rounded to the format, exactly.
-""" + _COMMON_DOC + """
+
+    dtype : str, NumPy or torch dtype, default "float32"
+        The format the network is built for: "float32", "bfloat16", "float16" or "float64". Its
+        weights are numbers of that format and it is certified in it (any summation order).
+    cells : int, optional
+        Level-1 cells to aim for (default about 2√N; 1 for N ≤ 32).
+    rng : None, int or numpy.random.Generator
+        Seeds the directions (``None`` means seed 0).
+    exact : bool, default False
+        Return the same network in exact rational arithmetic (its weights are those of the
+        format; exact evaluation then has error 0).
     Returns
     -------
     Network
