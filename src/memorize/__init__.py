@@ -17,6 +17,7 @@ Examples
 from . import errors
 from .estimators import MemorizingClassifier, MemorizingRegressor
 from .activations import Activation, hardtanh, identity, relu, relu_like, step
+from .certificate import Certificate, certify
 from .io import load
 from .network import Dense, Network, Residual
 from .registry import Architecture, build, methods
@@ -35,6 +36,7 @@ def from_torch(module) -> Network:
 __all__ = [
     "Activation",
     "Architecture",
+    "Certificate",
     "Dense",
     "MemorizingClassifier",
     "MemorizingRegressor",
@@ -42,6 +44,7 @@ __all__ = [
     "Report",
     "Residual",
     "build",
+    "certify",
     "errors",
     "from_torch",
     "hardtanh",
@@ -67,6 +70,6 @@ from . import plot  # noqa: E402
 __all__ += ["plot"]
 
 # -- SGD near a memorizing minimum, exact activation rewrites, bundled data --------------------
-from . import datasets, dynamics, rewrite  # noqa: E402
+from . import datasets, dynamics, precision, rewrite  # noqa: E402
 
-__all__ += ["datasets", "dynamics", "rewrite"]
+__all__ += ["datasets", "dynamics", "precision", "rewrite"]

@@ -29,8 +29,8 @@ Examples
 --------
 >>> import numpy as np
 >>> from memorize.precision import FORMATS
->>> FORMATS["bfloat16"].round(np.array([1.0 + 2.0**-8, 1.0 + 3 * 2.0**-8]))
-array([1.     , 1.015625])
+>>> FORMATS["bfloat16"].round(np.array([1.0 + 2.0**-8, 1.0 + 3 * 2.0**-8])).tolist()
+[1.0, 1.015625]
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..activations import identity, relu
-from ..certify import certify
+from ..certificate import certify
 from ..data import Dataset, as_rng, format_indices, prepare, unique_rows
 from ..errors import ArgumentError, AssumptionError, ConstructionError
 from ..network import Dense, Network
@@ -648,7 +648,7 @@ def _route(data: Dataset, keys: np.ndarray, values: np.ndarray, fmt: Format, n_c
     layers = [Dense(W1, b1, relu), Dense(W2, b2, relu), Dense(W3, b3, relu)]
     info = {
         "format": fmt.name,
-        "cells": int(B),
+        "n_cells": int(B),
         "level1_cuts": int(level1.n_cuts),
         "level2_directions": len(chosen),
         "leaf_slots": [int(J) for (_, _, J) in cuts2],
@@ -682,18 +682,24 @@ def _finish(layers, meta, exact: bool) -> Network:
     return net.to_exact() if exact else net
 
 
-def _expected_widths(n: int, dx: int, dy: int, classification: bool, cells=None) -> tuple:
-    """The widths the builders produce on generic data (one level-2 direction, cells as planned)."""
-    B = _sizes(n, cells)
-    if B <= 1:
-        cuts1, B = 0, 1
-    else:
-        G = 1 if B <= 16 else 2
-        per = max(2, int(round(B ** (1.0 / G))))
-        cuts1, B = G * (per - 1), per**G
-    J = max(1, math.ceil(1.3 * n / B) + 2)
+def _widths(n: int, dx: int, dy: int, classification: bool, cells=None, n_cells=None, level1_cuts=None,
+            leaf_slots=None) -> tuple:
+    """Hidden widths from the routing's counts (``n_cells``, ``level1_cuts``, ``leaf_slots`` as the
+    builder records them in ``meta``); counts not given are those expected on generic data (the
+    planned grid and one level-2 direction with about 1.3·N/B leaves per cell)."""
+    if n_cells is None or level1_cuts is None:
+        B = _sizes(n, cells)
+        if B <= 1:
+            level1_cuts, n_cells = 0, 1
+        else:
+            G = 1 if B <= 16 else 2
+            per = max(2, int(round(B ** (1.0 / G))))
+            level1_cuts, n_cells = G * (per - 1), per**G
+    if leaf_slots is None:
+        leaf_slots = [max(1, math.ceil(1.3 * n / n_cells) + 2)]
+    J = int(sum(leaf_slots))
     vals = J if classification else 2 * J * dy
-    widths = [2 * cuts1 + 2 * dx, B + 2 * dx, 2 * (J - 1) + vals, vals]
+    widths = [2 * level1_cuts + 2 * dx, n_cells + 2 * dx, 2 * (J - len(leaf_slots)) + vals, vals]
     if classification:
         widths.append(dy + 2)
     return tuple(int(w) for w in widths)
@@ -703,16 +709,19 @@ def _params(dims) -> int:
     return int(sum(dims[i] * dims[i + 1] + dims[i + 1] for i in range(len(dims) - 1)))
 
 
-def architecture(n: int, dx: int, dy: int = 1, *, cells=None, **_options) -> Architecture:
-    """Expected size of :func:`float_safe` (data-dependent: cells, leaf slots and directions vary)."""
-    w = _expected_widths(n, dx, dy, False, cells)
+def architecture(n: int, dx: int, dy: int = 1, *, cells=None, n_cells=None, level1_cuts=None, leaf_slots=None,
+                 **_options) -> Architecture:
+    """Size of :func:`float_safe`: exact from the counts a built network records in ``meta``,
+    expected on generic data otherwise (cells, leaf slots and directions depend on the data)."""
+    w = _widths(n, dx, dy, False, cells, n_cells, level1_cuts, leaf_slots)
     return Architecture("float_safe", dx, w, dy, _params([dx, *w, dy]),
                         notes="expected size on generic data; the built network reports its own")
 
 
-def classifier_architecture(n: int, dx: int, dy: int = 2, *, cells=None, **_options) -> Architecture:
-    """Expected size of :func:`float_safe_classifier` (data-dependent)."""
-    w = _expected_widths(n, dx, dy, True, cells)
+def classifier_architecture(n: int, dx: int, dy: int = 2, *, cells=None, n_cells=None, level1_cuts=None,
+                            leaf_slots=None, **_options) -> Architecture:
+    """Size of :func:`float_safe_classifier` (see :func:`architecture`)."""
+    w = _widths(n, dx, dy, True, cells, n_cells, level1_cuts, leaf_slots)
     return Architecture("float_safe_classifier", dx, w, dy, _params([dx, *w, dy]),
                         notes="expected size on generic data; the built network reports its own")
 
