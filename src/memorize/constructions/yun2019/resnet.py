@@ -390,11 +390,13 @@ def residual_blocks(ar: Arithmetic, X, ws: list[int], groups, D, s: Setting, row
     while bi < len(block_ws) or queue or pending is not None:
         if bi == len(block_ws):
             if not default:
+                # (the units may suffice in number: a bump that cannot straddle leaves a unit idle)
+                left = len(queue) + (pending is not None)
                 raise CapacityError(
-                    f"widths: {q * len(tally.bumps) + q * len(queue)} units in bumps are needed, more than the "
-                    f"{sum(ws)} given ({len(queue)} groups left): the data are not in general position and groups "
-                    f"had to be split, or a bump could not straddle two blocks; pass more width, block widths that "
-                    f"are multiples of {q}, or widths=None"
+                    f"widths: {left} of {len(tally.bumps) + len(queue)} bumps do not fit in the {len(ws)} blocks "
+                    f"({q * len(tally.bumps)} of the {sum(ws)} units hold bumps, {q} units per bump): the data are "
+                    f"not in general position and groups had to be split, or a bump could not straddle two blocks; "
+                    f"pass more width, block widths that are multiples of {q}, or widths=None"
                 )
             block_ws.append(q * len(queue) + (u if pending is not None else 0))  # extra block (degenerate data)
         later = sum(w // u for w in block_ws[bi + 1 :])
