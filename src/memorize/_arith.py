@@ -104,6 +104,11 @@ class Arithmetic:
         """Largest entry of a non-empty array as a scalar of this arithmetic."""
         raise NotImplementedError
 
+    def argsort(self, a) -> np.ndarray:
+        """Indices that sort the 1-d array ``a`` increasingly, ties in index order (exact values
+        are compared exactly, not as their float64 roundings)."""
+        raise NotImplementedError
+
     def row_dots(self, A, B) -> np.ndarray:
         """Σ_j A_ij·B_ij for every row i (squared row norms when ``B`` is ``A``).
 
@@ -181,6 +186,10 @@ class Exact(Arithmetic):
     def max(self, a):
         return max(np.asarray(a).flat)
 
+    def argsort(self, a) -> np.ndarray:
+        a = np.asarray(a)
+        return np.array(sorted(range(len(a)), key=a.__getitem__), dtype=np.int64)
+
     def row_dots(self, A, B) -> np.ndarray:
         # (np.einsum takes object arrays only from NumPy 1.25 on)
         P = np.asarray(A, dtype=object) * np.asarray(B, dtype=object)
@@ -247,6 +256,9 @@ class Float64(Arithmetic):
 
     def max(self, a):
         return float(np.max(a))
+
+    def argsort(self, a) -> np.ndarray:
+        return np.argsort(a, kind="stable")
 
     def row_dots(self, A, B) -> np.ndarray:
         return np.einsum("ij,ij->i", A, B)

@@ -110,13 +110,14 @@ def radial_frame(X: np.ndarray, rho2: np.ndarray, rng: np.random.Generator) -> t
     return mu + 1.5 * R * u, "outside"
 
 
-def _pack_blocks(s: np.ndarray, rho2: np.ndarray, block_size: int) -> list[tuple[int, int]]:
+def _pack_blocks(ar: Arithmetic, s: np.ndarray, rho2: np.ndarray, block_size: int) -> list[tuple[int, int]]:
     """Split the radially sorted points into blocks of mutually compatible points.
 
     Points ``a..b`` may share a block when the spread of their squared radii ``s`` (sorted
     decreasingly) is at most half the smallest ``ρ²`` among them: then no detector of the
     block fires on another point of the block. Windows double, so the work is O(N) overall.
     """
+    half = ar.const(1, 2)
     n = s.size
     if block_size == 1:
         return [(i, i + 1) for i in range(n)]
@@ -127,7 +128,7 @@ def _pack_blocks(s: np.ndarray, rho2: np.ndarray, block_size: int) -> list[tuple
         w = 64
         while True:
             e = min(limit, a + w)
-            ok = (s[a] - s[a:e]) <= 0.5 * np.minimum.accumulate(rho2[a:e])
+            ok = (s[a] - s[a:e]) <= half * np.minimum.accumulate(rho2[a:e])
             bad = np.nonzero(~ok)[0]
             if bad.size:
                 end = a + int(bad[0])
@@ -158,12 +159,14 @@ def _surrogate_dirs(r: int, d: int) -> np.ndarray:
 def neighbour_distances(ar: Arithmetic, X: np.ndarray, index) -> tuple[np.ndarray, np.ndarray]:
     """Step 1: ρ_i², the squared distance from x_i to its nearest other data point.
 
-    Claim: ρ_i² > 0 for every point, and in float64 above the rounding level of the data
-    (10³·u·(R² + 1), R the data radius); closer pairs raise :class:`AssumptionError` naming
-    them. The neighbour is found on float64 Gram matrices (:func:`nearest_neighbour_sq`), its
-    distance recomputed from the difference in the working arithmetic. Returns ρ² in the
-    working arithmetic and in float64 (the values of the float decision of step 2); a single
-    point gets ρ² = 1.
+    Claim: ρ_i² > 0, and ρ_i² ≤ 2·‖x_i − x_j‖² for every j ≠ i (ρ_i² is the distance to the
+    nearest point, or in float64 to one its Gram-matrix search cannot tell from it). The
+    neighbour is found on float64 Gram matrices (:func:`nearest_neighbour_sq`), its distance
+    recomputed from the difference in the working arithmetic. Where ρ_i² is at the rounding
+    level of the data (10³·u·(R² + 1), R the data radius) that search is blind: float64 refuses
+    such pairs with :class:`AssumptionError` naming them, exact arithmetic searches those points'
+    neighbours exactly. Returns ρ² in the working arithmetic and in float64 (the values of the
+    float decision of step 2); a single point gets ρ² = 1.
     """
     n = X.shape[0]
     if n == 1:
@@ -173,29 +176,31 @@ def neighbour_distances(ar: Arithmetic, X: np.ndarray, index) -> tuple[np.ndarra
     rho2 = ar.row_dots(Xw - Xw[nn], Xw - Xw[nn])
     Xc = X - X.mean(0)
     scale = np.max(np.einsum("ij,ij->i", Xc, Xc)) + 1.0
-    tiny = np.nonzero(rho2 <= ar.tol(1e3 * U64 * scale))[0]
-    if tiny.size:
-        pairs = [(int(index[i]), int(index[nn[i]])) for i in tiny]
+    blind = np.nonzero(rho2_float <= 1e3 * U64 * scale)[0]
+    if blind.size and not ar.exact:
+        pairs = [(int(index[i]), int(index[nn[i]])) for i in blind]
         raise AssumptionError(
             f"X: points {format_indices(pairs)} are too close to tell apart in float64 "
             "(squared distance at the rounding level of the data); pass exact=True"
         )
+    for i in blind:  # exact arithmetic only (float64 refused above); few points
+        dist2 = ar.row_dots(Xw - Xw[i], Xw - Xw[i])
+        rho2[i] = ar.min(np.delete(dist2, i))
     return rho2, rho2_float
 
 
 def radial_order(ar: Arithmetic, X: np.ndarray, c: np.ndarray, rho2: np.ndarray, block_size: int):
     """Step 3: the squared radii r_i² = ‖x_i − c‖², the detection order and its blocks.
 
-    Claim: the points are taken in order of decreasing r_i (as rounded to float64), and the
-    squared radii within one block differ by at most half the smallest ρ² of the block
+    Claim: the points are taken in order of decreasing r_i (exactly, in exact arithmetic), and
+    the squared radii within one block differ by at most half the smallest ρ² of the block
     (:func:`_pack_blocks`). Returns ``Z`` (rows x_i − c), r², the order and the blocks
     (``(start, end)`` ranges of the order).
     """
     Z = ar.array(X) - ar.array(c)
     r2 = ar.row_dots(Z, Z)
-    r2f = ar.to_float(r2)
-    order = np.argsort(-r2f, kind="stable")
-    return Z, r2, order, _pack_blocks(r2f[order], ar.to_float(rho2)[order], block_size)
+    order = ar.argsort(-r2)
+    return Z, r2, order, _pack_blocks(ar, r2[order], rho2[order], block_size)
 
 
 def thresholds(ar: Arithmetic, rho2: np.ndarray, r2: np.ndarray) -> np.ndarray:
@@ -323,14 +328,16 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) ->
     memorizes N distinct unit-norm points with r classes.
 
     Recipe (the steps are the functions of this module, in order). Let ``c`` be a centre,
-    ``r_i = ‖x_i − c‖`` and ``ρ_i`` the distance from x_i to its nearest other data point. Process the points in order of decreasing ``r_i``. Point i's unit
-    computes ``relu(<x_i − c, h − c> − r_i² + λ_i)`` with ``λ_i = min(ρ_i², 2 r_i²)/8``, and its
-    output column is ``(q_{class(i)} − x_i)/λ_i``. Since ``<x_i − c, x_j − c> = (r_i² + r_j² −
-    ‖x_i − x_j‖²)/2``, the unit equals ``λ_i`` at x_i, so x_i moves exactly onto its class
-    surrogate, and it is ≤ −λ_i at every point not farther from c (and at points of the same
-    block, whose squared radii differ by at most ρ²/2). The surrogates
-    ``q_c = c + R_q u_c`` sit well inside every detector's threshold (R_q = 0.49·min r_i), so
-    moved points never fire again; the head unit of class c fires only at q_c.
+    ``r_i = ‖x_i − c‖`` and ``ρ_i`` the distance from x_i to its nearest other data point.
+    Process the points in order of decreasing ``r_i``. Point i's unit computes
+    ``relu(<x_i − c, h − c> − r_i² + λ_i)`` with ``λ_i = min(ρ_i², 2 r_i²)/8``, and its output
+    column is ``(q_{class(i)} − x_i)/λ_i``. Since
+    ``<x_i − c, x_j − c> = (r_i² + r_j² − ‖x_i − x_j‖²)/2``, the unit equals ``λ_i`` at x_i, so
+    x_i moves exactly onto its class surrogate, and it is ≤ −λ_i at every point not farther from
+    c (and at points of the same block, whose squared radii differ by at most ρ²/2). The
+    surrogates ``q_c = c + R_q u_c`` sit well inside every detector's threshold
+    (``R_q = 0.49·min r_i``), so moved points never fire again; the head unit of class c fires
+    only at q_c.
 
     Unit-norm data (the paper's case): c = 0, every r_i = 1, and any order and block size work,
     as in the paper. Other data: no injective map to the sphere can be computed inside a ReLU
