@@ -206,8 +206,9 @@ def radial_order(ar: Arithmetic, X: np.ndarray, c: np.ndarray, rho2: np.ndarray,
 def thresholds(ar: Arithmetic, rho2: np.ndarray, r2: np.ndarray) -> np.ndarray:
     """Step 4: the detector thresholds λ_i = min(ρ_i², 2r_i²)/8.
 
-    Claim: 0 < λ_i ≤ ρ_i²/8 (a detector is ≤ −3λ_i at every point nearer to c) and
-    λ_i ≤ r_i²/4 (it is negative at the surrogates, step 5).
+    Claim: 0 < λ_i ≤ ρ_i²/8, so 4λ_i ≤ ‖x_i − x_j‖² for every j ≠ i (step 1) and the detector
+    of step 6 is ≤ −λ_i at every point not farther from c; and λ_i ≤ r_i²/4, so it is negative
+    at the surrogates (step 5).
     """
     return np.where(rho2 <= 2 * r2, rho2, 2 * r2) * ar.const(1, 8)
 
@@ -349,7 +350,9 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) ->
     Float64: a detector's pre-activation cancels terms of size r_i²·(1 + ‖c‖/r_i) to leave λ_i,
     so the error is about 2⁻⁵³·r²/ρ² per point, from each point's own nearest-neighbour
     distance (not the global minimum). Cost: O(N²·d) for the nearest neighbours (chunked) and
-    the same for one forward pass.
+    the same for one forward pass. Points closer than float64 can tell apart are refused in
+    float64; ``exact=True`` memorizes them (their neighbours, the radial order and the blocks
+    are then decided on exact values).
 
     References
     ----------
