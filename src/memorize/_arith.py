@@ -104,6 +104,20 @@ class Arithmetic:
         """Largest entry of a non-empty array as a scalar of this arithmetic."""
         raise NotImplementedError
 
+    def argsort(self, a) -> np.ndarray:
+        """Indices that sort the 1-d array ``a`` increasingly, ties in index order (exact values
+        are compared exactly, not as their float64 roundings)."""
+        raise NotImplementedError
+
+    def row_dots(self, A, B) -> np.ndarray:
+        """Σ_j A_ij·B_ij for every row i (squared row norms when ``B`` is ``A``).
+
+        >>> import numpy as np
+        >>> EXACT.row_dots(EXACT.array([[0.5, 1.0]]), EXACT.array([[0.5, 3.0]]))
+        array([Fraction(13, 4)], dtype=object)
+        """
+        raise NotImplementedError
+
     def min(self, a):
         raise NotImplementedError
 
@@ -172,6 +186,17 @@ class Exact(Arithmetic):
     def max(self, a):
         return max(np.asarray(a).flat)
 
+    def argsort(self, a) -> np.ndarray:
+        a = np.asarray(a)
+        return np.array(sorted(range(len(a)), key=a.__getitem__), dtype=np.int64)
+
+    def row_dots(self, A, B) -> np.ndarray:
+        # (np.einsum takes object arrays only from NumPy 1.25 on)
+        P = np.asarray(A, dtype=object) * np.asarray(B, dtype=object)
+        out = np.empty(P.shape[0], dtype=object)
+        out[:] = [sum(row, 0) for row in P]
+        return out
+
     def min(self, a):
         return min(np.asarray(a).flat)
 
@@ -231,6 +256,12 @@ class Float64(Arithmetic):
 
     def max(self, a):
         return float(np.max(a))
+
+    def argsort(self, a) -> np.ndarray:
+        return np.argsort(a, kind="stable")
+
+    def row_dots(self, A, B) -> np.ndarray:
+        return np.einsum("ij,ij->i", A, B)
 
     def min(self, a):
         return float(np.min(a))

@@ -8,16 +8,21 @@ piecewise linear, and it would merge points on one ray anyway), so for data that
 sphere the builder uses the *radial order* around an explicit centre instead (see
 :func:`hardt_ma2017`, Notes): the detectors then see the points from the outside in, and the
 same per-point thresholds apply.
+
+The proof's steps are the functions below, in order: :func:`neighbour_distances`,
+:func:`radial_frame` (the centre), :func:`radial_order`, :func:`thresholds`,
+:func:`surrogates`, :func:`detectors` (one residual block per group of compatible points),
+:func:`read_out` and :func:`check_output`.
 """
 
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 
-from .. import _exact
+from .._arith import Arithmetic, arithmetic
+from .._linalg import U64
 from ..activations import identity, relu
 from ..data import Dataset, as_rng, format_indices, prepare
 from ..errors import ArgumentError, ArgumentTypeError, AssumptionError
@@ -27,7 +32,6 @@ from ..verify import check_self, default_tol
 
 __all__ = ["hardt_ma2017", "architecture", "nearest_neighbour_sq", "radial_frame"]
 
-_U = 2.0**-53  # float64 unit roundoff
 _CHUNK_BYTES = 64 * 2**20
 
 
@@ -87,7 +91,7 @@ def nearest_neighbour_sq(X: np.ndarray, chunk_bytes: int = _CHUNK_BYTES) -> tupl
 
 
 def radial_frame(X: np.ndarray, rho2: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """The centre ``c`` of the radial order.
+    """Step 2: the centre ``c`` of the radial order.
 
     The origin when the data already lie on one sphere around it (up to half the smallest
     squared nearest-neighbour distance: the paper's unit-norm setting), otherwise a point at
@@ -106,13 +110,14 @@ def radial_frame(X: np.ndarray, rho2: np.ndarray, rng: np.random.Generator) -> t
     return mu + 1.5 * R * u, "outside"
 
 
-def _pack_blocks(s: np.ndarray, rho2: np.ndarray, block_size: int) -> list[tuple[int, int]]:
+def _pack_blocks(ar: Arithmetic, s: np.ndarray, rho2: np.ndarray, block_size: int) -> list[tuple[int, int]]:
     """Split the radially sorted points into blocks of mutually compatible points.
 
     Points ``a..b`` may share a block when the spread of their squared radii ``s`` (sorted
     decreasingly) is at most half the smallest ``ρ²`` among them: then no detector of the
     block fires on another point of the block. Windows double, so the work is O(N) overall.
     """
+    half = ar.const(1, 2)
     n = s.size
     if block_size == 1:
         return [(i, i + 1) for i in range(n)]
@@ -123,7 +128,7 @@ def _pack_blocks(s: np.ndarray, rho2: np.ndarray, block_size: int) -> list[tuple
         w = 64
         while True:
             e = min(limit, a + w)
-            ok = (s[a] - s[a:e]) <= 0.5 * np.minimum.accumulate(rho2[a:e])
+            ok = (s[a] - s[a:e]) <= half * np.minimum.accumulate(rho2[a:e])
             bad = np.nonzero(~ok)[0]
             if bad.size:
                 end = a + int(bad[0])
@@ -149,6 +154,133 @@ def _surrogate_dirs(r: int, d: int) -> np.ndarray:
         U[:, 0] = np.cos(t)
         U[:, 1] = np.sin(t)
     return U
+
+
+def neighbour_distances(ar: Arithmetic, X: np.ndarray, index) -> tuple[np.ndarray, np.ndarray]:
+    """Step 1: ρ_i², the squared distance from x_i to its nearest other data point.
+
+    Claim: ρ_i² > 0, and ρ_i² ≤ 2·‖x_i − x_j‖² for every j ≠ i (ρ_i² is the distance to the
+    nearest point, or in float64 to one its Gram-matrix search cannot tell from it). The
+    neighbour is found on float64 Gram matrices (:func:`nearest_neighbour_sq`), its distance
+    recomputed from the difference in the working arithmetic. Where ρ_i² is at the rounding
+    level of the data (10³·u·(R² + 1), R the data radius) that search is blind: float64 refuses
+    such pairs with :class:`AssumptionError` naming them, exact arithmetic searches those points'
+    neighbours exactly. Returns ρ² in the working arithmetic and in float64 (the values of the
+    float decision of step 2); a single point gets ρ² = 1.
+    """
+    n = X.shape[0]
+    if n == 1:
+        return ar.ones(1), np.array([1.0])
+    rho2_float, nn = nearest_neighbour_sq(X)
+    Xw = ar.array(X)
+    rho2 = ar.row_dots(Xw - Xw[nn], Xw - Xw[nn])
+    Xc = X - X.mean(0)
+    scale = np.max(np.einsum("ij,ij->i", Xc, Xc)) + 1.0
+    blind = np.nonzero(rho2_float <= 1e3 * U64 * scale)[0]
+    if blind.size and not ar.exact:
+        pairs = [(int(index[i]), int(index[nn[i]])) for i in blind]
+        raise AssumptionError(
+            f"X: points {format_indices(pairs)} are too close to tell apart in float64 "
+            "(squared distance at the rounding level of the data); pass exact=True"
+        )
+    for i in blind:  # exact arithmetic only (float64 refused above); few points
+        dist2 = ar.row_dots(Xw - Xw[i], Xw - Xw[i])
+        rho2[i] = ar.min(np.delete(dist2, i))
+    return rho2, rho2_float
+
+
+def radial_order(ar: Arithmetic, X: np.ndarray, c: np.ndarray, rho2: np.ndarray, block_size: int):
+    """Step 3: the squared radii r_i² = ‖x_i − c‖², the detection order and its blocks.
+
+    Claim: the points are taken in order of decreasing r_i (exactly, in exact arithmetic), and
+    the squared radii within one block differ by at most half the smallest ρ² of the block
+    (:func:`_pack_blocks`). Returns ``Z`` (rows x_i − c), r², the order and the blocks
+    (``(start, end)`` ranges of the order).
+    """
+    Z = ar.array(X) - ar.array(c)
+    r2 = ar.row_dots(Z, Z)
+    order = ar.argsort(-r2)
+    return Z, r2, order, _pack_blocks(ar, r2[order], rho2[order], block_size)
+
+
+def thresholds(ar: Arithmetic, rho2: np.ndarray, r2: np.ndarray) -> np.ndarray:
+    """Step 4: the detector thresholds λ_i = min(ρ_i², 2r_i²)/8.
+
+    Claim: 0 < λ_i ≤ ρ_i²/8, so 4λ_i ≤ ‖x_i − x_j‖² for every j ≠ i (step 1) and the detector
+    of step 6 is ≤ −λ_i at every point not farther from c; and λ_i ≤ r_i²/4, so it is negative
+    at the surrogates (step 5).
+    """
+    return np.where(rho2 <= 2 * r2, rho2, 2 * r2) * ar.const(1, 8)
+
+
+def surrogates(ar: Arithmetic, c: np.ndarray, r2: np.ndarray, r: int, d: int):
+    """Step 5: the class surrogates q_k = c + R_q u_k, R_q = 0.49·min_i r_i.
+
+    Claim: every detector is negative at every surrogate, <x_i − c, q_k − c> − r_i² + λ_i ≤
+    0.49 r_i² − r_i² + r_i²/4 < 0, so a point moved onto its surrogate never fires again; the
+    directions u_k (±e_k, or a circle for r > 2d) are distinct unit vectors. Returns the
+    surrogates (float64 positions, losslessly in the working arithmetic), the directions and R_q.
+    """
+    rq = 0.49 * math.sqrt(float(np.min(ar.to_float(r2))))
+    dirs = _surrogate_dirs(r, d)
+    return ar.array(c + rq * dirs), dirs, rq
+
+
+def detectors(ar: Arithmetic, idx, X, Z, c, r2, lam, Q, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 6: the units of the points ``idx``: relu(<x_i − c, h − c> − r_i² + λ_i), each with
+    output column (q_{class(i)} − x_i)/λ_i.
+
+    Claim: as <x_i − c, x_j − c> = (r_i² + r_j² − ‖x_i − x_j‖²)/2, unit i is exactly λ_i at x_i,
+    so it moves x_i exactly onto its surrogate; it is ≤ −λ_i at every other point of the
+    stream the block sees: points not farther from c, points of the same block, surrogates.
+    Returns the rows ``U``, biases ``b`` and output columns ``V`` of a residual block.
+    """
+    U = Z[idx]
+    b = -(U @ c) - r2[idx] + lam[idx]
+    V = ar.div(Q[labels[idx]] - X[idx], lam[idx][:, None]).T
+    return U, b, V
+
+
+def read_out(ar: Arithmetic, Q: np.ndarray, c: np.ndarray, dirs: np.ndarray) -> tuple[Dense, Dense]:
+    """Step 7: the head of r ReLUs, relu(<u_k, h − c> − θ_k), and the output layer.
+
+    θ_k lies halfway between <u_k, q_k − c> = P_kk and the largest <u_k, q_j − c> (j ≠ k); output
+    k is head unit k times 1/(P_kk − θ_k). Claim: at surrogate q_j the output is exactly e_j.
+    """
+    r = len(dirs)
+    dirs_w = ar.array(dirs)
+    P = (Q - c) @ dirs_w.T  # P[j, k] = <u_k, q_j − c>
+    diag = np.diagonal(P).copy()
+    off = np.array([ar.max(np.delete(P[:, k], k)) for k in range(r)], dtype=ar.dtype) if r > 1 else ar.zeros(1)
+    theta = (diag + off) * ar.const(1, 2)
+    out_W = ar.zeros((r, r))
+    out_W[np.arange(r), np.arange(r)] = ar.div(1, diag - theta)
+    return Dense(dirs_w, -(dirs_w @ c) - theta, relu), Dense(out_W, ar.zeros(r), identity)
+
+
+def error_estimate(Z, c, r2, lam, Q, X, labels, rq: float) -> float:
+    """Predicted float64 error: a detector's pre-activation cancels terms of size
+    |<x_i − c, c>| + r_i² + λ_i to leave λ_i, and its output column scales the error by the move."""
+    mass = (np.abs(Z) @ np.abs(c) + r2 + lam) / lam
+    move = np.linalg.norm(Q[labels] - X, axis=1)
+    return float(4 * U64 * np.max(mass * move) / max(rq, 1e-300))
+
+
+def check_output(ar: Arithmetic, out: np.ndarray, data: Dataset, min_nn: float | None) -> None:
+    """Step 8: the network's output is the one-hot label of every point (exactly in exact
+    arithmetic). In float64, points that are still detected but miss by more than the
+    tolerance raise :class:`AssumptionError` naming them (rounding, ≈ 2⁻⁵³·r²/ρ²)."""
+    tol = ar.tol(default_tol(1.0, False))
+    if not ar.exact:
+        err = np.max(np.abs(out - data.Y), axis=1)
+        if np.any(err > tol) and np.all(err < 0.25):
+            bad = data.index[np.nonzero(err > tol)[0]]
+            raise AssumptionError(
+                f"X: points {format_indices(bad)} are too close to their neighbours, relative to the data's "
+                f"spread, for float64 (smallest nearest-neighbour distance {min_nn:.3g}, "
+                f"error {float(err.max()):.2e}); pass exact=True"
+            )
+    check_self(out, ar.array(data.Y), tol, method="hardt_ma2017", index=data.index)
 
 
 def paper_size(n: int, dx: int, dy: int = 1, **_options) -> PaperSize:
@@ -196,15 +328,17 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) ->
     Theorem (Hardt & Ma 2017, Sec. 3): a residual ReLU network with N + r hidden units
     memorizes N distinct unit-norm points with r classes.
 
-    Recipe. Let ``c`` be a centre, ``r_i = ‖x_i − c‖`` and ``ρ_i`` the distance from x_i to its
-    nearest other data point. Process the points in order of decreasing ``r_i``. Point i's unit
-    computes ``relu(<x_i − c, h − c> − r_i² + λ_i)`` with ``λ_i = min(ρ_i², 2 r_i²)/8``, and its
-    output column is ``(q_{class(i)} − x_i)/λ_i``. Since ``<x_i − c, x_j − c> = (r_i² + r_j² −
-    ‖x_i − x_j‖²)/2``, the unit equals ``λ_i`` at x_i, so x_i moves exactly onto its class
-    surrogate, and it is ≤ −λ_i at every point not farther from c (and at points of the same
-    block, whose squared radii differ by at most ρ²/2). The surrogates
-    ``q_c = c + R_q u_c`` sit well inside every detector's threshold (R_q = 0.49·min r_i), so
-    moved points never fire again; the head unit of class c fires only at q_c.
+    Recipe (the steps are the functions of this module, in order). Let ``c`` be a centre,
+    ``r_i = ‖x_i − c‖`` and ``ρ_i`` the distance from x_i to its nearest other data point.
+    Process the points in order of decreasing ``r_i``. Point i's unit computes
+    ``relu(<x_i − c, h − c> − r_i² + λ_i)`` with ``λ_i = min(ρ_i², 2 r_i²)/8``, and its output
+    column is ``(q_{class(i)} − x_i)/λ_i``. Since
+    ``<x_i − c, x_j − c> = (r_i² + r_j² − ‖x_i − x_j‖²)/2``, the unit equals ``λ_i`` at x_i, so
+    x_i moves exactly onto its class surrogate, and it is ≤ −λ_i at every point not farther from
+    c (and at points of the same block, whose squared radii differ by at most ρ²/2). The
+    surrogates ``q_c = c + R_q u_c`` sit well inside every detector's threshold
+    (``R_q = 0.49·min r_i``), so moved points never fire again; the head unit of class c fires
+    only at q_c.
 
     Unit-norm data (the paper's case): c = 0, every r_i = 1, and any order and block size work,
     as in the paper. Other data: no injective map to the sphere can be computed inside a ReLU
@@ -216,7 +350,9 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) ->
     Float64: a detector's pre-activation cancels terms of size r_i²·(1 + ‖c‖/r_i) to leave λ_i,
     so the error is about 2⁻⁵³·r²/ρ² per point, from each point's own nearest-neighbour
     distance (not the global minimum). Cost: O(N²·d) for the nearest neighbours (chunked) and
-    the same for one forward pass.
+    the same for one forward pass. Points closer than float64 can tell apart are refused in
+    float64; ``exact=True`` memorizes them (their neighbours, the radial order and the blocks
+    are then decided on exact values).
 
     References
     ----------
@@ -240,9 +376,9 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) ->
         raise ArgumentTypeError(f"block_size: expected a positive int, got {block_size!r}")
     if block_size < 1:
         raise ArgumentError(f"block_size: must be at least 1, got {block_size}")
+    ar = arithmetic(exact)
     gen = as_rng(rng)
-    Xf = data.X
-    n, d = Xf.shape
+    n, d = data.X.shape
     r = len(data.classes)
     labels = data.labels
     if r > 2 * d and d < 2:
@@ -250,79 +386,18 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) ->
             f"X: with d = 1 the surrogates of at most 2 classes can be told apart by one ReLU each; got {r} classes"
         )
 
-    rho2, nn = nearest_neighbour_sq(Xf)
-    if n > 1:
-        scale = np.max(np.einsum("ij,ij->i", Xf - Xf.mean(0), Xf - Xf.mean(0))) + 1.0
-        tiny = np.nonzero(rho2 <= 1e3 * _U * scale)[0]
-        if tiny.size and not exact:
-            pairs = [(int(data.index[i]), int(data.index[nn[i]])) for i in tiny]
-            raise AssumptionError(
-                f"X: points {format_indices(pairs)} are too close to tell apart in float64 "
-                "(squared distance at the rounding level of the data); pass exact=True"
-            )
-    c, centre_kind = radial_frame(Xf, rho2 if n > 1 else np.array([1.0]), gen)
-
-    if exact:
-        Xw = _exact.to_exact_array(Xf)
-        cw = _exact.to_exact_array(c)
-        if n > 1:
-            D = Xw - Xw[nn]
-            rho2w = np.array([sum(row) for row in D * D], dtype=object)
-        else:
-            rho2w = np.array([1], dtype=object)
-        Z = Xw - cw
-        r2w = np.array([sum(row) for row in Z * Z], dtype=object)
-        r2f = _exact.to_float_array(r2w)
-    else:
-        Xw, cw = Xf, c
-        rho2w = rho2 if n > 1 else np.array([1.0])
-        Z = Xf - c
-        r2w = np.einsum("ij,ij->i", Z, Z)
-        r2f = r2w
-    order = np.argsort(-r2f, kind="stable")
-    rho2f = _exact.to_float_array(rho2w) if exact else rho2w
-    blocks = _pack_blocks(r2f[order], rho2f[order], int(block_size))
-
-    # λ_i = min(ρ_i², 2 r_i²)/8 (exactly representable: a product of rationals by 1/8).
-    # (Fraction scalars: in exact mode int / int would silently give a float.)
-    lam = np.where(rho2f <= 2 * r2f, rho2w, 2 * r2w) * (Fraction(1, 8) if exact else 0.125)
-    # Surrogate radius: strictly inside every detector's threshold (R_q ≤ r_min/2).
-    rq = 0.49 * math.sqrt(float(np.min(r2f)))
-    dirs = _surrogate_dirs(r, d)
-    Q = c + rq * dirs  # float positions; in exact mode converted losslessly
-    Qw = _exact.to_exact_array(Q) if exact else Q
-
+    rho2, rho2_float = neighbour_distances(ar, data.X, data.index)
+    c_float, centre_kind = radial_frame(data.X, rho2_float, gen)
+    c = ar.array(c_float)
+    Z, r2, order, blocks = radial_order(ar, data.X, c_float, rho2, int(block_size))
+    lam = thresholds(ar, rho2, r2)
+    Q, dirs, rq = surrogates(ar, c_float, r2, r, d)
+    Xw = ar.array(data.X)
     layers = []
     for a, e in blocks:
-        idx = order[a:e]
-        Ub = Z[idx]  # rows x_i − c
-        bb = -(Ub @ cw) - r2w[idx] + lam[idx]
-        Vb = ((Qw[labels[idx]] - Xw[idx]) / lam[idx][:, None]).T
-        cz = np.zeros(d, dtype=object) if exact else np.zeros(d)
-        if exact:
-            cz[:] = 0
-        layers.append(Residual(Ub, bb, Vb, cz, relu))
-
-    # Head: unit c fires only at q_c; thresholds halfway between q_c's score and the others'.
-    Pm = (Qw - cw) @ _exact.to_exact_array(dirs).T if exact else (Q - c) @ dirs.T  # P[c', c] = <u_c, q_c' − c>
-    diag = np.array([Pm[k, k] for k in range(r)], dtype=Pm.dtype)
-    if r > 1:
-        off = np.array([max(Pm[j, k] for j in range(r) if j != k) for k in range(r)], dtype=Pm.dtype)
-    else:
-        off = np.array([0], dtype=object) if exact else np.zeros(1)
-    theta = (diag + off) * (Fraction(1, 2) if exact else 0.5)
-    dirs_w = _exact.to_exact_array(dirs) if exact else dirs
-    head_b = -(dirs_w @ cw) - theta
-    gain = Fraction(1) / (diag - theta) if exact else 1.0 / (diag - theta)
-    out_W = np.zeros((r, r), dtype=object) if exact else np.zeros((r, r))
-    if exact:
-        out_W[:] = 0
-    out_W[np.arange(r), np.arange(r)] = gain
-    out_b = np.zeros(r, dtype=object) if exact else np.zeros(r)
-    if exact:
-        out_b[:] = 0
-    layers.append(Dense(dirs_w, head_b, relu))
-    layers.append(Dense(out_W, out_b, identity))
+        U, b, V = detectors(ar, order[a:e], Xw, Z, c, r2, lam, Q, labels)
+        layers.append(Residual(U, b, V, ar.zeros(d), relu))
+    layers += read_out(ar, Q, c, dirs)
 
     meta = {
         "method": "hardt_ma2017",
@@ -330,31 +405,15 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) ->
         "centre": centre_kind,
         "block_size": int(block_size),
         "n_blocks": len(blocks),
-        "min_threshold": float(np.min(_exact.to_float_array(lam) if exact else lam)),
-        "min_nn_distance": float(math.sqrt(float(np.min(rho2f)))) if n > 1 else None,
+        "min_threshold": float(np.min(ar.to_float(lam))),
+        "min_nn_distance": float(math.sqrt(float(np.min(ar.to_float(rho2))))) if n > 1 else None,
         "surrogate_radius": rq,
         "theorem_units": n + r,
         "extra_units": 0,
         "n_duplicates_merged": data.n_duplicates,
     }
-    if not exact:
-        # The float error of a detector is about u·(its cancellation mass)/λ_i, times the move.
-        mass = (np.abs(Z) @ np.abs(c) + r2w + lam) / lam
-        move = np.linalg.norm(Q[labels] - Xf, axis=1)
-        meta["error_estimate"] = float(4 * _U * np.max(mass * move) / max(rq, 1e-300))
+    if not ar.exact:  # a float64-only prediction
+        meta["error_estimate"] = error_estimate(Z, c, r2, lam, Q, data.X, labels, rq)
     net = Network(layers, meta)
-    out = net(Xw)
-    if not exact:
-        err = np.max(np.abs(out - data.Y), axis=1)
-        tol = default_tol(1.0, False)
-        if np.any(err > tol) and np.all(err < 0.25):
-            # Every point is still detected, but rounding (≈ 2⁻⁵³·r²/ρ²) exceeds the tolerance.
-            bad = data.index[np.nonzero(err > tol)[0]]
-            raise AssumptionError(
-                f"X: points {format_indices(bad)} are too close to their neighbours, relative to the data's "
-                f"spread, for float64 (smallest nearest-neighbour distance {meta['min_nn_distance']:.3g}, "
-                f"error {float(err.max()):.2e}); pass exact=True"
-            )
-    check_self(out, _exact.to_exact_array(data.Y) if exact else data.Y,
-               0 if exact else default_tol(1.0, False), method="hardt_ma2017", index=data.index)
+    check_output(ar, net(Xw), data, meta["min_nn_distance"])
     return net

@@ -6,19 +6,25 @@ residual block, which pushes exactly that group by ``D`` along the coordinate of
 the blocks, coordinate ``c`` separates class ``c`` from the rest by a wide gap, and an output
 layer of d_y hard-tanh nodes (2d_y ReLU-like units) thresholds it into an exact one-hot vector.
 
-The grouping, the hyperplanes and their margins come from the shared slab machinery
-(:mod:`memorize.constructions._slabs`), applied block by block to the residual stream exactly
-as the float64 network computes it.
+The proof's steps are the functions below, in order: :func:`plan_blocks` (widths and groups),
+:func:`push_length`, then block by block :func:`fit_slabs` (and :func:`straddling_slab` for a
+bump split over two blocks), :func:`push_block` and :func:`propagate`; finally
+:func:`class_thresholds`, :func:`output_layer` and :func:`check_output`. The grouping, the
+hyperplanes and their margins come from the shared slab machinery
+(:mod:`memorize.constructions._slabs`), applied to the residual stream exactly as the float64
+network computes it.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import NamedTuple
 
 import numpy as np
 
-from ... import _exact
+from ..._arith import Arithmetic, arithmetic
 from ...activations import Activation, get_activation, identity
 from ...data import Dataset, as_rng, format_indices, prepare
 from ...errors import ArgumentError, ArgumentTypeError, AssumptionError, CapacityError
@@ -88,63 +94,379 @@ def resnet_architecture(n: int, dx: int, dy: int = 2, *, widths=None, activation
 
 
 # --------------------------------------------------------------------------------------------
-# the network pieces
+# the proof's steps
 
 
-def _node_rows(M, a, beta, offsets, exact):
+class Node(NamedTuple):
+    """One hard-tanh node of a bump: ``σ_H(M(<a, h> − β) + 2·sign)``, pushing along ``e_cls``.
+
+    The node with sign +1 contributes ``½(n⁺ + 1)·D e_cls``, the one with sign −1
+    ``−½(n⁻ + 1)·D e_cls``; together ``½(n⁺ − n⁻)·D e_cls``, which is ``D e_cls`` on the slab
+    ``|<a, h> − β| ≤ 1/M`` and 0 where ``|<a, h> − β| ≥ 4/M``.
+    """
+
+    gain: object
+    normal: np.ndarray
+    offset: object
+    cls: int
+    sign: int
+
+
+@dataclass
+class Tally:
+    """What the blocks built: the bumps (block of their first node, rows, class, straddling),
+    the finite margins and the slab machinery's counts, for ``meta`` and the tests."""
+
+    bumps: list = field(default_factory=list)
+    margins: list = field(default_factory=list)
+    shrunk_groups: int = 0
+    normal_retries: int = 0
+    straddling: int = 0
+    order_sensitive: int = 0
+
+    def add_bump(self, block: int, rows, cls: int, margin, straddling: bool = False) -> None:
+        self.bumps.append((block, np.asarray(rows), cls, straddling))
+        if np.isfinite(float(margin)):
+            self.margins.append(float(margin))
+        self.straddling += int(straddling)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The fixed facts every block step reads: activation, class codes, d_x, d_y, the
+    coordinates no bump moves (see :func:`noise_free_columns`) and the random generator."""
+
+    act: Activation
+    labels: np.ndarray
+    d: int
+    dy: int
+    robust_cols: np.ndarray | None
+    rng: np.random.Generator
+
+    @property
+    def unit(self) -> int:
+        return _unit(self.act)
+
+
+def _parse_widths(widths) -> list[int]:
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise ArgumentTypeError(f"widths: expected a sequence of positive ints, got {widths!r}")
+    ws = []
+    for w in widths:
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
+            raise ArgumentError(f"widths: block widths must be positive ints, got {list(widths)!r}")
+        ws.append(int(w))
+    if not ws:
+        raise ArgumentError("widths: needs at least one residual block")
+    return ws
+
+
+def plan_blocks(widths, n: int, d: int, dy: int, labels, act: Activation, rng) -> tuple[list[int], list[np.ndarray]]:
+    """Step 1: the block widths and the class-pure groups of at most d_x points.
+
+    Claim: each class splits into ⌈n_c/d_x⌉ groups, Σ_c ⌈n_c/d_x⌉ ≤ N/d_x + d_y, so the
+    theorem's Σ d_l ≥ (2 or 4)(N/d_x + d_y) units hold one bump (2 hard-tanh nodes) per group.
+    Explicit ``widths`` below the bound, or whose blocks hold fewer nodes than the bumps need
+    (a ReLU-like node's two units share a block), raise :class:`CapacityError`.
+    """
+    u = _unit(act)
+    if widths is None:
+        ws = _default_widths(n, d, dy, act)
+    else:
+        ws = _parse_widths(widths)
+        bound = resnet_bound(n, d, dy, act)
+        if sum(ws) < bound:
+            raise CapacityError(
+                f"widths: the residual blocks have {sum(ws)} units in all, below Theorem 4.1's bound "
+                f"{'2' if u == 1 else '4'}N/d_x + {'2' if u == 1 else '4'}d_y = {float(bound):.2f} "
+                f"(N = {n}, d_x = {d}, d_y = {dy}, {act!r})"
+            )
+    groups = split_groups(n, d, labels=labels, rng=rng)
+    if widths is not None and sum(w // u for w in ws) < 2 * len(groups):
+        raise CapacityError(
+            f"widths: {ws} hold {sum(w // u for w in ws)} hard-tanh nodes"
+            + (" (each is 2 ReLU-like units of one block)" if u == 2 else "")
+            + f", but the {dy} classes need {len(groups)} groups of at most d_x = {d} points, 2 nodes each; "
+            f"use even block widths"
+        )
+    return ws, groups
+
+
+def push_length(X: np.ndarray, dy: int) -> float:
+    """Step 2: the push length ``D = ⌈16·R + 8⌉``, R the largest range of a class coordinate.
+
+    Claim: after the pushes class c occupies an interval of length ≤ R on coordinate c and every
+    other point lies at least D − R below it, a gap of at least 15 times the class's spread
+    (see :func:`class_thresholds`). D is an integer, which keeps the exact weights short.
+    """
+    D = float(16 * np.max(np.ptp(X[:, :dy], axis=0)) + 8)
+    return float(math.ceil(D))
+
+
+def noise_free_columns(ar: Arithmetic, act: Activation, d: int, dy: int) -> np.ndarray | None:
+    """The coordinates no bump moves (d_y..d_x − 1), where later slabs may look in float64.
+
+    After a ReLU-like block the class coordinates carry rounding noise (a bump's units cancel
+    on the far side of its hyperplane only up to rounding) that depends on the BLAS blocking, i.e.
+    on the batch shape. Normals without class components are immune to it. None when there is
+    no such noise (exact arithmetic, hard-tanh) or no such coordinate (d_x = d_y).
+    """
+    if ar.exact or not act.is_relu_like or d == dy:
+        return None
+    return np.arange(dy, d)
+
+
+def _embed(ar: Arithmetic, d: int, cols: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The vector of R^d that is ``v`` on ``cols`` and 0 elsewhere."""
+    a = ar.zeros(d)
+    a[cols] = v
+    return a
+
+
+def fit_slabs(ar: Arithmetic, H: np.ndarray, groups, s: Setting, block: int, tally: Tally) -> list[tuple]:
+    """Step 3: a hyperplane ``<a, h> = β`` through each group on the current stream, and its margin.
+
+    Claim: for each returned ``(rows, a, β, δ)`` the group's points lie on the hyperplane and
+    every other point of the stream has ``|<a, h> − β| ≥ δ > 0`` (exactly in exact arithmetic,
+    beyond the rounding bound in float64), so the gain ``M = 4/δ`` makes the bump 1 on the
+    group and 0 at every other point. On degenerate data a group may give up points, which come
+    back as extra groups (more fits than groups). From the second block on, float64 ReLU-like
+    slabs of small groups use only the noise-free coordinates (:func:`noise_free_columns`).
+    """
+    robust = s.robust_cols is not None and block > 0
+    small = [g for g in groups if robust and len(g) <= s.robust_cols.size]
+    big = [g for g in groups if not (robust and len(g) <= s.robust_cols.size)]
+    fitted = []
+    for part, cols in ((small, s.robust_cols), (big, None)):
+        if not part:
+            continue
+        sl = build_slabs(H if cols is None else H[:, cols], part, rng=s.rng, exact=ar.exact, labels=s.labels,
+                         max_size=s.d, allow_dependent=True)
+        tally.shrunk_groups += sl.shrunk_groups
+        tally.normal_retries += sl.normal_retries
+        for j in range(sl.n_groups):
+            a = sl.normals[j] if cols is None else _embed(ar, s.d, cols, sl.normals[j])
+            if cols is None and robust:
+                tally.order_sensitive += 1
+            fitted.append((np.asarray(sl.groups[j]), a, sl.offsets[j], sl.margins[j]))
+    return fitted
+
+
+def bump_gain(ar: Arithmetic, margin):
+    """The gain ``M = 4/δ`` of a bump whose slab has margin δ (any gain when δ = ∞: the group
+    holds every point)."""
+    return ar.div(4, margin) if np.isfinite(float(margin)) else 1
+
+
+def straddling_slab(ar: Arithmetic, H: np.ndarray, rows, moved: set, s: Setting) -> tuple | None:
+    """Step 3′: the slab of a bump whose two nodes lie in consecutive blocks, or None.
+
+    Claim: the normal ignores every coordinate the first block moves (the classes in ``moved``
+    and the group's own), so both nodes see the same slab value ``<a, h> − β`` although the
+    stream changes between them. Needs the group to have at most d_x − |moved| points (and to
+    stay whole); otherwise None and the unit stays idle.
+    """
+    rows = np.asarray(rows)
+    keep = np.array([j for j in range(s.d) if j not in moved], dtype=np.int64)
+    if s.robust_cols is not None and rows.size <= s.robust_cols.size:
+        keep = s.robust_cols  # also immune to the ReLU rounding noise (see noise_free_columns)
+    if keep.size < rows.size:
+        return None
+    sl = build_slabs(H[:, keep], [rows], rng=s.rng, exact=ar.exact, labels=s.labels, max_size=s.d,
+                     allow_dependent=True)
+    if sl.n_groups != 1 or len(sl.groups[0]) != rows.size:
+        return None
+    return _embed(ar, s.d, keep, sl.normals[0]), sl.offsets[0], sl.margins[0]
+
+
+def fill_block(ar, H, width: int, later_nodes: int, queue: list, pending, s: Setting, block: int, tally: Tally):
+    """Steps 3 and 3′ for one block: the nodes it holds, the groups still waiting, the node
+    carried into the next block.
+
+    The block first takes the node carried over from the previous block, then whole bumps
+    (two nodes) for as many waiting groups as fit; a node left over starts a straddling bump
+    when a later block can take its second node.
+    """
+    cap = width // s.unit  # hard-tanh nodes this block holds
+    nodes: list[Node] = []
+    if pending is not None and cap >= 1:
+        nodes.append(pending)
+        pending = None
+    k = (cap - len(nodes)) // 2
+    take, queue = queue[:k], queue[k:]
+    if take:
+        fitted = fit_slabs(ar, H, take, s, block, tally)
+        # groups beyond this block's capacity (split on degenerate data) wait for the next block
+        queue = [f[0] for f in fitted[k:]] + queue
+        for rows, a, beta, m in fitted[:k]:
+            c, M = int(s.labels[rows[0]]), bump_gain(ar, m)
+            nodes += [Node(M, a, beta, c, 1), Node(M, a, beta, c, -1)]
+            tally.add_bump(block, rows, c, m)
+    if pending is None and len(nodes) < cap and queue and later_nodes >= 1:
+        rows = np.asarray(queue[0])
+        c = int(s.labels[rows[0]])
+        slab = straddling_slab(ar, H, rows, {n_.cls for n_ in nodes} | {c}, s)
+        if slab is not None:
+            a, beta, m = slab
+            M = bump_gain(ar, m)
+            nodes.append(Node(M, a, beta, c, 1))
+            pending = Node(M, a, beta, c, -1)
+            queue = queue[1:]
+            tally.add_bump(block, rows, c, m, straddling=True)
+    return nodes, queue, pending
+
+
+def _hardtanh_node(ar: Arithmetic, act: Activation, g, shift):
+    """Units computing ``g·½(σ_H(t + shift) + 1)`` from a pre-activation t: their bias offsets,
+    output weights and output constant.
+
+    Hard-tanh: one unit. ReLU-like (slopes s₊, s₋): two units, because
+    ``σ_H(t) + 1 = [σ(t + 1) − σ(t − 1) − 2s₋]/(s₊ − s₋)``.
+    """
+    if act.name == "hardtanh":
+        half = g * ar.const(1, 2)
+        return (shift,), (half,), half
+    sp, sm = (ar.scalar(v) for v in act.slopes)
+    w = ar.div(g, 2 * (sp - sm))
+    return (shift + 1, shift - 1), (w, -w), -2 * sm * w
+
+
+def _node_rows(ar: Arithmetic, M, a, beta, offsets):
     """Rows ``M·a`` and biases ``−M·β + o`` for the pre-activations ``M(<a, h> − β) + o``."""
-    k = len(offsets)
-    U = np.tile(M * a, (k, 1))
-    b = np.array([-M * beta + o for o in offsets], dtype=object if exact else np.float64)
+    U = np.tile(M * a, (len(offsets), 1))
+    b = np.array([-M * beta + o for o in offsets], dtype=ar.dtype)
     return U, b
 
 
-def _atom_block(atoms, push, act: Activation, d: int, width: int, exact: bool):
-    """One residual block from *atoms* (hard-tanh nodes of bumps); unused units are zero rows.
+def push_block(ar: Arithmetic, nodes, D, act: Activation, d: int, width: int) -> Residual:
+    """Step 4: the residual block ``h ← h + V σ(U h + b) + c`` of the given nodes.
 
-    An atom is ``(M, a, β, class, sign)``: sign +1 is the node n⁺ = σ_H(M s + 2) contributing
-    ½(n⁺ + 1)·D e_c, sign −1 the node n⁻ = σ_H(M s − 2) contributing −½(n⁻ + 1)·D e_c
-    (s = <a, h> − β). The two atoms of a bump sum to ½(n⁺ − n⁻)·D e_c: D e_c on the group, 0
-    elsewhere; when both sit in one block their constants cancel. ReLU-like: each node is two
-    units, σ_H(t) + 1 = [σ_R(t + 1) − σ_R(t − 1) − 2s₋]/(s₊ − s₋).
+    Claim: a bump whose two nodes both sit in this block adds exactly ``D e_c`` to the points
+    of its group and exactly 0 to every other point (the nodes' constants cancel). A node
+    whose partner lies in the next block adds ``±½(n + 1)·D e_c``, which the partner completes.
+    Unused units are zero rows.
     """
-    dt = object if exact else np.float64
-    U = np.zeros((width, d), dtype=dt)
-    b = np.zeros(width, dtype=dt)
-    V = np.zeros((d, width), dtype=dt)
-    cz = np.zeros(d, dtype=dt)
-    if exact:
-        U[:] = 0
-        b[:] = 0
-        V[:] = 0
-        cz[:] = 0
-    half = Fraction(1, 2) if exact else 0.5
-    if act.name == "hardtanh":
-        spec = {1: ((2,), (push * half,), push * half), -1: ((-2,), (-push * half,), -push * half)}
-    else:
-        sp, sm = (_exact.exact_scalar(s) for s in act.slopes) if exact else (float(s) for s in act.slopes)
-        w = push * (Fraction(1) if exact else 1.0) / (2 * (sp - sm))
-        spec = {1: ((3, 1), (w, -w), -2 * sm * w), -1: ((-1, -3), (-w, w), 2 * sm * w)}
+    U, b = ar.zeros((width, d)), ar.zeros(width)
+    V, cz = ar.zeros((d, width)), ar.zeros(d)
     col = 0
-    for M, a, beta, c, sign in atoms:
-        offs, cols, const = spec[sign]
-        rows, bias = _node_rows(M, a, beta, offs, exact)
+    for node in nodes:
+        offs, cols, const = _hardtanh_node(ar, act, node.sign * D, 2 * node.sign)
         k = len(offs)
-        U[col : col + k] = rows
-        b[col : col + k] = bias
-        for t, v in enumerate(cols):
-            V[c, col + t] = v
-        cz[c] = cz[c] + const
+        U[col : col + k], b[col : col + k] = _node_rows(ar, node.gain, node.normal, node.offset, offs)
+        V[node.cls, col : col + k] = cols
+        cz[node.cls] = cz[node.cls] + const
         col += k
     return Residual(U, b, V, cz, act)
 
 
-def _track(layer, H, rows: int):
-    """The stream after ``layer``, computed chunk by chunk exactly as ``Network.__call__`` does."""
-    if H.dtype == object:
-        return layer.forward(H)
-    parts = [layer.forward(H[s : s + rows]) for s in range(0, H.shape[0], rows)]
+def chunk_rows(widths) -> int:
+    """Rows per chunk of ``Network.__call__`` for a network of these widths (see :func:`propagate`)."""
+    return max(1, DEFAULT_CHUNK_BYTES // (3 * 8 * max(widths)))
+
+
+def propagate(layer, H: np.ndarray, rows: int) -> np.ndarray:
+    """Step 5: the stream after ``layer``, computed chunk by chunk as ``Network.__call__`` does.
+
+    Claim: the result is bit for bit what the finished float64 network computes after this
+    layer (exact results do not depend on the chunks), so the next block's slabs are fitted on
+    the very values they will see.
+    """
+    parts = [layer.forward(H[i : i + rows]) for i in range(0, H.shape[0], rows)]
     return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+
+
+def residual_blocks(ar: Arithmetic, X, ws: list[int], groups, D, s: Setting, rows: int, *, default: bool):
+    """Steps 3–5 block by block: fit the slabs on the current stream, build the block, propagate.
+
+    Claim: after the last block every group has been pushed by D along its class coordinate
+    and nothing else has moved. With the default widths, groups the degenerate data added go
+    into an extra block; with explicit widths they must fit, else :class:`CapacityError`.
+    Returns the blocks, the final stream, the widths used and the :class:`Tally`.
+    """
+    u, q, d = s.unit, 2 * s.unit, s.d
+    H = ar.array(X)
+    block_ws, queue, pending, layers, tally = list(ws), list(groups), None, [], Tally()
+    bi = 0
+    while bi < len(block_ws) or queue or pending is not None:
+        if bi == len(block_ws):
+            if not default:
+                # (the units may suffice in number: a bump that cannot straddle leaves a unit idle)
+                left = len(queue) + (pending is not None)
+                raise CapacityError(
+                    f"widths: {left} of {len(tally.bumps) + len(queue)} bumps do not fit in the {len(ws)} blocks "
+                    f"({q * len(tally.bumps)} of the {sum(ws)} units hold bumps, {q} units per bump): the data are "
+                    f"not in general position and groups had to be split, or a bump could not straddle two blocks; "
+                    f"pass more width, block widths that are multiples of {q}, or widths=None"
+                )
+            block_ws.append(q * len(queue) + (u if pending is not None else 0))  # extra block (degenerate data)
+        later = sum(w // u for w in block_ws[bi + 1 :])
+        nodes, queue, pending = fill_block(ar, H, block_ws[bi], later, queue, pending, s, bi, tally)
+        layers.append(push_block(ar, nodes, ar.scalar(D), s.act, d, block_ws[bi]))
+        H = propagate(layers[-1], H, rows)
+        bi += 1
+    return layers, H, block_ws, tally
+
+
+def class_thresholds(ar: Arithmetic, H: np.ndarray, data: Dataset):
+    """Step 6: per class, the lowest value ``lo_c`` of coordinate c on the class and the gain
+    ``α_c = 7.5/gap_c`` (gap_c between the class and the highest other point).
+
+    Claim: ``gap_c > 15·spread_c`` on the final stream, so ``t_c = α_c(h_c − lo_c) + 21/4`` lies
+    in [5.25, 5.75] on class c and is ≤ −2.25 at every other point. A class that fails raises
+    :class:`AssumptionError` naming its points. Returns α, lo and the gaps (floats, for ``meta``).
+    """
+    dy = len(data.classes)
+    mask = data.Y.astype(bool)
+    alpha, lo, gaps = ar.zeros(dy), ar.zeros(dy), []
+    for c in range(dy):
+        inside, outside = H[mask[:, c], c], H[~mask[:, c], c]
+        lo_c, hi_c = ar.min(inside), ar.max(inside)
+        # (a single class has no outside: any gap ≥ 15·spread serves)
+        gap = (lo_c - ar.max(outside)) if outside.size else (15 * (hi_c - lo_c) + 15)
+        if not gap > 0 or (hi_c - lo_c) * 15 > gap:
+            bad = data.index[np.nonzero(mask[:, c])[0]]
+            raise AssumptionError(
+                f"X: class {data.classes[c].item()!r} was not separated on its coordinate (gap {float(gap):.3g}, "
+                f"spread {float(hi_c - lo_c):.3g}); points {format_indices(bad)} — the data are too close to tell apart "
+                "in float64; pass exact=True"
+            )
+        gaps.append(float(gap))
+        alpha[c] = ar.div(ar.const(15, 2), gap)
+        lo[c] = lo_c
+    return alpha, lo, gaps
+
+
+def output_layer(ar: Arithmetic, alpha, lo, act: Activation, d: int) -> tuple[Dense, Dense]:
+    """Step 7: the output layer, one hard-tanh node ``½(σ_H(t_c) + 1)`` per class.
+
+    Claim: with the thresholds of step 6 the node of class c is 1 on class c and 0 elsewhere,
+    so the output is exactly one-hot. In float64 the bias ``B_c = 21/4 − α_c lo_c`` is rounded
+    to a multiple of 2⁻¹²: the two ReLU units ``σ(t ± 1)`` of a class point then lie in one
+    binade [4, 8), where ``t + 1`` and ``t − 1`` round alike, so their difference is exactly 2
+    and (plain ReLU) the float64 output is exactly one-hot as well.
+    """
+    dy = len(alpha)
+    if ar.exact:
+        B = [-alpha[c] * lo[c] + ar.const(21, 4) for c in range(dy)]
+    else:  # on a 2⁻¹² grid, so that B ± 1 are exact
+        B = [round((-alpha[c] * lo[c] + 5.25) * 4096.0) / 4096.0 for c in range(dy)]
+    offs, cols, const = _hardtanh_node(ar, act, 1, 0)
+    k = len(offs)
+    UL, bL = ar.zeros((k * dy, d)), ar.zeros(k * dy)
+    VL, cL = ar.zeros((dy, k * dy)), ar.zeros(dy)
+    for c in range(dy):
+        UL[k * c : k * c + k, c] = alpha[c]
+        bL[k * c : k * c + k] = [B[c] + o for o in offs]
+        VL[c, k * c : k * c + k] = cols
+    cL[:] = const
+    return Dense(UL, bL, act), Dense(VL, cL, identity)
+
+
+def check_output(ar: Arithmetic, head, H: np.ndarray, data: Dataset, rows: int) -> None:
+    """Step 8: the output layer applied to the final stream is the one-hot label of every point
+    (exactly in exact arithmetic, to 1e-9 in float64; plain ReLU and hard-tanh give exactly 0)."""
+    out = propagate(head[1], propagate(head[0], H, rows), rows)
+    check_self(out, ar.array(data.Y), ar.tol(1e-9), method="yun2019_resnet", index=data.index)
 
 
 def paper_size(n: int, dx: int, dy: int = 1, activation="relu", **_options) -> PaperSize:
@@ -209,7 +531,7 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
     d_L ≥ 2d_y (ReLU-like). For CIFAR-10 sizes that is 106 + 20 = 126 ReLUs.
 
     Recipe (the paper's appendix is not available; this follows its proof idea, see
-    ``docs/yun2019_resnet.md``):
+    ``docs/yun2019_resnet.md``; the steps are the functions of this module, in order):
 
     1. Split each class into ⌈n_c/d_x⌉ groups (Σ_c⌈n_c/d_x⌉ ≤ N/d_x + d_y).
     2. Block by block, on the stream as the float network computes it, pass a hyperplane
@@ -259,6 +581,7 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
     """
     data: Dataset = prepare(X, y, task="classification")
     act = _activation(activation)
+    ar = arithmetic(exact)
     gen = as_rng(rng)
     n, d = data.X.shape
     dy = len(data.classes)
@@ -267,250 +590,35 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
             f"X, y: Theorem 4.1 needs d_x ≥ d_y (each class is pushed along its own input coordinate); "
             f"got d_x = {d} < d_y = {dy} classes"
         )
+    ws, groups = plan_blocks(widths, n, d, dy, data.labels, act, gen)
+    D = push_length(data.X, dy)
+    setting = Setting(act, data.labels, d, dy, noise_free_columns(ar, act, d, dy), gen)
+    rows = chunk_rows([d] + ws + [_unit(act) * dy])
+    layers, H, block_ws, tally = residual_blocks(ar, data.X, ws, groups, D, setting, rows, default=widths is None)
+    alpha, lo, gaps = class_thresholds(ar, H, data)
+    layers += output_layer(ar, alpha, lo, act, d)
+    check_output(ar, layers[-2:], H, data, rows)
+
     u = _unit(act)
-    q = 2 * u  # units per bump
-    bound = resnet_bound(n, d, dy, act)
-    default = widths is None
-    if default:
-        ws = _default_widths(n, d, dy, act)
-    else:
-        if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
-            raise ArgumentTypeError(f"widths: expected a sequence of positive ints, got {widths!r}")
-        ws = []
-        for w in widths:
-            if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
-                raise ArgumentError(f"widths: block widths must be positive ints, got {list(widths)!r}")
-            ws.append(int(w))
-        if not ws:
-            raise ArgumentError("widths: needs at least one residual block")
-        if sum(ws) < bound:
-            raise CapacityError(
-                f"widths: the residual blocks have {sum(ws)} units in all, below Theorem 4.1's bound "
-                f"{'2' if u == 1 else '4'}N/d_x + {'2' if u == 1 else '4'}d_y = {float(bound):.2f} "
-                f"(N = {n}, d_x = {d}, d_y = {dy}, {act!r})"
-            )
-    labels = data.labels
-    groups = split_groups(n, d, labels=labels, rng=gen)
-    theorem_groups = len(groups)
-    if not default and sum(w // u for w in ws) < 2 * theorem_groups:
-        raise CapacityError(
-            f"widths: {ws} hold {sum(w // u for w in ws)} hard-tanh nodes"
-            + (" (each is 2 ReLU-like units of one block)" if u == 2 else "")
-            + f", but the {dy} classes need {theorem_groups} groups of at most d_x = {d} points, 2 nodes each; "
-            f"use even block widths"
-        )
-
-    Xw = _exact.to_exact_array(data.X) if exact else data.X
-    # Push length: the class coordinates' largest range, times 16, plus 8 (see Notes, step 3).
-    rng_c = np.ptp(data.X[:, :dy], axis=0)
-    D = float(16 * np.max(rng_c) + 8)
-    D = float(math.ceil(D))  # an integer keeps the exact weights short
-    Dw = _exact.exact_scalar(D) if exact else D
-
-    widest = max([d] + ws + [u * dy])
-    rows = max(1, DEFAULT_CHUNK_BYTES // (3 * 8 * widest))
-    H = Xw.copy() if exact else np.array(Xw, copy=True)
-    queue = list(groups)
-    layers = []
-    used_units = 0
-    min_margin = math.inf
-    n_groups_built = 0
-    stats = {"shrunk_groups": 0, "normal_retries": 0, "straddling": 0, "order_sensitive": 0}
-    # ReLU-like float64 builds: coordinates no bump moves (see the block loop)
-    robust_cols = None if (exact or not act.is_relu_like or d == dy) else np.arange(dy, d)
-    block_ws = list(ws)
-    pending = None  # the second node of a bump that straddles into this block
-    bi = 0
-
-    def gain_of(m):
-        nonlocal min_margin
-        if np.isfinite(float(m)):
-            min_margin = min(min_margin, float(m))
-            return Fraction(4) / m if exact else 4.0 / m
-        return 1  # a group holding every point: any gain
-
-    while bi < len(block_ws) or queue or pending is not None:
-        if bi == len(block_ws):
-            if not default:
-                need = used_units + q * len(queue)
-                raise CapacityError(
-                    f"widths: {need} units in bumps are needed, more than the {sum(ws)} given ({len(queue)} "
-                    f"groups left): the data are not in general position and groups had to be split, or a bump "
-                    f"could not straddle two blocks; pass more width, block widths that are multiples of {q}, "
-                    "or widths=None"
-                )
-            block_ws.append(q * len(queue) + (u if pending is not None else 0))  # extra block (degenerate data)
-        width = block_ws[bi]
-        cap = width // u  # hard-tanh nodes this block holds
-        atoms = []
-        classes_here = set()
-        if pending is not None and cap >= 1:
-            atoms.append(pending)
-            classes_here.add(pending[3])
-            cap -= 1
-            pending = None
-        k = cap // 2
-        take, queue = queue[:k], queue[k:]
-        if take:
-            fitted = []  # (group, normal, offset, margin)
-            # After the first block, ReLU-like cancellation leaves rounding noise in the class
-            # coordinates that depends on the evaluation order (BLAS blocking); normals that ignore
-            # the class coordinates are immune to it. A group of at most d_x − d_y points has one.
-            small = [g for g in take if robust_cols is not None and bi > 0 and len(g) <= robust_cols.size]
-            big = [g for g in take if not (robust_cols is not None and bi > 0 and len(g) <= robust_cols.size)]
-            for part, cols in ((small, robust_cols), (big, None)):
-                if not part:
-                    continue
-                Hp = H if cols is None else H[:, cols]
-                sl = build_slabs(Hp, part, rng=gen, exact=exact, labels=labels, max_size=d, allow_dependent=True)
-                stats["shrunk_groups"] += sl.shrunk_groups
-                stats["normal_retries"] += sl.normal_retries
-                for j in range(sl.n_groups):
-                    a = sl.normals[j]
-                    if cols is not None:
-                        a = np.zeros(d, dtype=object if exact else np.float64)
-                        if exact:
-                            a[:] = 0
-                        a[cols] = sl.normals[j]
-                    elif bi > 0 and robust_cols is not None:
-                        stats["order_sensitive"] += 1
-                    fitted.append((np.asarray(sl.groups[j]), a, sl.offsets[j], sl.margins[j]))
-            kept = min(k, len(fitted))
-            # groups beyond this block's capacity (made on degenerate data) wait for the next block
-            queue = [f[0] for f in fitted[kept:]] + queue
-            for grp, a, beta, m in fitted[:kept]:
-                M = gain_of(m)
-                c = int(labels[grp[0]])
-                classes_here.add(c)
-                for sign in (1, -1):
-                    atoms.append((M, a, beta, c, sign))
-                n_groups_built += 1
-                used_units += q
-        later = sum(w // u for w in block_ws[bi + 1 :])
-        if pending is None and len(atoms) < width // u and queue and later >= 1:
-            # A bump straddling this block and the next: its normal must ignore every coordinate this
-            # block moves (the classes of its bumps), so that both nodes see the same slab value.
-            cand = np.asarray(queue[0])
-            c = int(labels[cand[0]])
-            moved = sorted(classes_here | {c})
-            keep = np.array([j for j in range(d) if j not in moved], dtype=np.int64)
-            if robust_cols is not None and cand.size <= robust_cols.size:
-                keep = robust_cols  # also immune to the ReLU rounding noise (see above)
-            if keep.size >= cand.size:
-                sl = build_slabs(H[:, keep], [cand], rng=gen, exact=exact, labels=labels, max_size=d,
-                                 allow_dependent=True)
-                if sl.n_groups == 1 and len(sl.groups[0]) == cand.size:
-                    a = np.zeros(d, dtype=object if exact else np.float64)
-                    if exact:
-                        a[:] = 0
-                    a[keep] = sl.normals[0]
-                    M = gain_of(sl.margins[0])
-                    atoms.append((M, a, sl.offsets[0], c, 1))
-                    pending = (M, a, sl.offsets[0], c, -1)
-                    queue = queue[1:]
-                    n_groups_built += 1
-                    used_units += q
-                    stats["straddling"] += 1
-        block = _atom_block(atoms, Dw, act, d, width, exact)
-        layers.append(block)
-        H = _track(block, H, rows)
-        bi += 1
-
-    # Output layer: one threshold per class on its coordinate, read from the tracked stream.
-    Hc = H[:, :dy]
-    Y = data.Y
-    mask = Y.astype(bool)
-    dt = object if exact else np.float64
-    alpha = np.empty(dy, dtype=dt)
-    lo = np.empty(dy, dtype=dt)
-    gaps = []
-    for c in range(dy):
-        inside = Hc[mask[:, c], c]
-        outside = Hc[~mask[:, c], c]
-        lo_c = min(inside) if exact else float(np.min(inside))
-        hi_c = max(inside) if exact else float(np.max(inside))
-        # (a single class has no outside: any gap ≥ 9·spread serves)
-        gap = (lo_c - max(outside)) if outside.size else (15 * (hi_c - lo_c) + 15)
-        if exact:
-            gap_ok = gap > 0
-        else:
-            gap = float(gap)
-            gap_ok = gap > 0
-        if not gap_ok or (hi_c - lo_c) * 15 > gap:
-            bad = data.index[np.nonzero(mask[:, c])[0]]
-            raise AssumptionError(
-                f"X: class {data.classes[c].item()!r} was not separated on its coordinate (gap {float(gap):.3g}, spread "
-                f"{float(hi_c - lo_c):.3g}); points {format_indices(bad)} — the data are too close to tell apart "
-                "in float64; pass exact=True"
-            )
-        gaps.append(float(gap))
-        alpha[c] = (Fraction(15, 2) / gap) if exact else 7.5 / gap
-        lo[c] = lo_c
-    # t_c = α_c (h_c − lo_c) + 21/4: class c ∈ [5.25, 5.75], others ≤ −2.25. The ReLU units then
-    # see t ± 1 ∈ [4.25, 6.75], one binade of float64, where adding the biases B ± 1 rounds the same
-    # way: their difference is exactly 2 and the output exactly one-hot (B on a 2⁻¹² grid keeps
-    # B ± 1 exact).
-    if act.name == "hardtanh":
-        offs = (0,)
-    else:
-        offs = (1, -1)
-    k = len(offs)
-    UL = np.zeros((k * dy, d), dtype=dt)
-    bL = np.zeros(k * dy, dtype=dt)
-    VL = np.zeros((dy, k * dy), dtype=dt)
-    cL = np.zeros(dy, dtype=dt)
-    if exact:
-        UL[:] = 0
-        VL[:] = 0
-    if exact:
-        B = [-alpha[c] * lo[c] + Fraction(21, 4) for c in range(dy)]
-    else:
-        B = [round((-alpha[c] * lo[c] + 5.25) * 4096.0) / 4096.0 for c in range(dy)]
-    for c in range(dy):
-        for t, o in enumerate(offs):
-            UL[k * c + t, c] = alpha[c]
-            bL[k * c + t] = B[c] + o
-    half = Fraction(1, 2) if exact else 0.5
-    if act.name == "hardtanh":
-        for c in range(dy):
-            VL[c, c] = half
-        cL[:] = half
-    else:
-        sp, sm = (_exact.exact_scalar(s) for s in act.slopes) if exact else (float(s) for s in act.slopes)
-        den = 2 * (sp - sm)
-        w = Fraction(1) / den if exact else 1.0 / den
-        for c in range(dy):
-            VL[c, 2 * c] = w
-            VL[c, 2 * c + 1] = -w
-        cL[:] = -2 * sm * w
-    layers.append(Dense(UL, bL, act))
-    layers.append(Dense(VL, cL, identity))
-
-    theorem_blocks = math.ceil(bound)
+    theorem_blocks = math.ceil(resnet_bound(n, d, dy, act))
     total_blocks = sum(block_ws)
     meta = {
         "method": "yun2019_resnet",
         "activation": act.to_json(),
         "classes": [c_.item() if hasattr(c_, "item") else c_ for c_ in data.classes],
-        "groups": n_groups_built,
-        "theorem_groups": theorem_groups,
+        "groups": len(tally.bumps),
+        "theorem_groups": len(groups),
         "theorem_units": theorem_blocks + u * dy,
-        "extra_units": max(0, total_blocks - (theorem_blocks if default else sum(ws))) if default else 0,
-        "idle_units": total_blocks - used_units,
+        "extra_units": max(0, total_blocks - theorem_blocks) if widths is None else 0,
+        "idle_units": total_blocks - 2 * u * len(tally.bumps),
         "block_widths": list(block_ws),
         "push_length": D,
-        "min_margin": None if min_margin == math.inf else min_margin,
+        "min_margin": min(tally.margins) if tally.margins else None,
         "min_class_gap": min(gaps) if gaps else None,
-        "shrunk_groups": stats["shrunk_groups"],
-        "normal_retries": stats["normal_retries"],
-        "straddling_bumps": stats["straddling"],
-        "order_sensitive_bumps": stats["order_sensitive"],
+        "shrunk_groups": tally.shrunk_groups,
+        "normal_retries": tally.normal_retries,
+        "straddling_bumps": tally.straddling,
+        "order_sensitive_bumps": tally.order_sensitive,
         "n_duplicates_merged": data.n_duplicates,
     }
-    if default and total_blocks > theorem_blocks:
-        meta["extra_units"] = total_blocks - theorem_blocks
-    net = Network(layers, meta)
-    out = _track(layers[-1], _track(layers[-2], H, rows), rows)
-    target = _exact.to_exact_array(data.Y) if exact else data.Y
-    check_self(out, target, 0 if exact else 1e-9, method="yun2019_resnet", index=data.index)
-    return net
+    return Network(layers, meta)
