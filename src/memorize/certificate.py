@@ -45,15 +45,9 @@ from .errors import ArgumentError, ShapeError
 from .network import Dense, Network
 from .precision import FORMATS, Format, as_format, round_network
 
-__all__ = ["Certificate", "certify", "default_tol"]
+__all__ = ["Certificate", "certify", "bound_chunks"]
 
 _MAX_LISTED = 1000
-
-
-def default_tol(y_abs_max: float, dtype) -> float:
-    """Regression tolerance in a format: ``max(1e-6, 8u)·max(1, max|y|)`` (float64: 1e-6·max(1, max|y|))."""
-    fmt = as_format(dtype)
-    return max(1e-6, 8 * fmt.u) * max(1.0, float(y_abs_max))
 
 
 @dataclass(frozen=True)
@@ -322,7 +316,8 @@ def certify(net: Network, X, y, *, dtype="float32", tol=None, classes=None, chun
         ``"float64"``, ``"float32"``, ``"bfloat16"`` (float32 accumulation) or ``"float16"``
         (float32 accumulation).
     tol : float, optional
-        Regression only: the largest error allowed. Default ``max(1e-6, 8u)·max(1, max|y|)``.
+        Regression only: the largest error allowed. Default ``max(1e-6, 8u)·max(1, max|y|)``
+        (:func:`memorize.verify.default_tol`).
     classes : array_like, optional
     chunk_bytes : int, optional
         Memory bound of one chunk (default: the network's forward-pass budget).
@@ -352,7 +347,7 @@ def certify(net: Network, X, y, *, dtype="float32", tol=None, classes=None, chun
     >>> memorize.certify(net, X, y, dtype="float32").ok
     True
     """
-    from .verify import _targets  # one label mapping for verify and certify
+    from .verify import default_tol, targets  # one label mapping and one tolerance for verify and certify
 
     start = time.perf_counter()
     if not isinstance(net, Network):
@@ -360,13 +355,13 @@ def certify(net: Network, X, y, *, dtype="float32", tol=None, classes=None, chun
     fmt = as_format(dtype)
     arr, _ = net._as_input(X) if not net.is_exact else net.astype("float64")._as_input(X)
     n = arr.shape[0]
-    Y, codes = _targets(net, y, n, classes)
+    Y, codes = targets(net, y, n, classes)
     if Y.shape[0] != n:
         raise ShapeError(f"y: has {Y.shape[0]} rows but X has {n} points")
     Y = np.asarray(Y, dtype=np.float64)
     task = "classification" if codes is not None else "regression"
     if task == "regression":
-        tol = default_tol(float(np.max(np.abs(Y))) if Y.size else 0.0, fmt) if tol is None else float(tol)
+        tol = default_tol(float(np.max(np.abs(Y))) if Y.size else 0.0, False, fmt) if tol is None else float(tol)
         if not (tol >= 0):
             raise ArgumentError(f"tol: expected a non-negative number, got {tol!r}")
     else:

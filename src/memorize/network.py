@@ -380,16 +380,24 @@ class Network:
                 h = layer.forward(h)
             yield sl, h
 
-    def __call__(self, X, *, chunk_bytes: int | None = None) -> np.ndarray:
+    def __call__(self, X, *, dtype=None, chunk_bytes: int | None = None) -> np.ndarray:
         """Evaluate the network on a batch ``X`` of shape (N, input_dim) or on one point.
 
         Float64 results agree with an unchunked evaluation to rounding (BLAS picks different
         kernels for different batch sizes); exact results are identical.
 
         Exact networks evaluate exactly (inputs are converted losslessly) and return an object
-        array; float64 networks return float64. The work is split into chunks so that the
-        extra memory stays below ``chunk_bytes`` (default :data:`DEFAULT_CHUNK_BYTES`).
+        array; float64 networks return float64. ``dtype`` ("float32", "bfloat16", "float16", or a
+        NumPy/torch dtype) evaluates in that format instead, as PyTorch would after a cast (see
+        :func:`memorize.precision.forward`; an exact network is converted to float64 first). The
+        work is split into chunks so that the extra memory stays below ``chunk_bytes`` (default
+        :data:`DEFAULT_CHUNK_BYTES`).
         """
+        if dtype is not None:
+            from .precision import forward
+
+            net = self.astype("float64") if self.is_exact else self
+            return forward(net, X, dtype, chunk_bytes=chunk_bytes)
         arr, single = self._as_input(X)
         out = np.empty((arr.shape[0], self.output_dim), dtype=object if self.is_exact else np.float64)
         for sl, h in self.forward_chunks(arr, chunk_bytes=chunk_bytes):

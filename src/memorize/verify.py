@@ -15,7 +15,7 @@ from .data import as_inputs, format_indices
 from .errors import ArgumentError, ConstructionError, LabelError, ShapeError
 from .network import Network
 
-__all__ = ["Report", "verify", "default_tol", "check_self"]
+__all__ = ["Report", "verify", "default_tol", "targets", "check_self"]
 
 #: Default relative tolerance for float64 networks: ``tol = DEFAULT_RTOL * max(1, max|y|)``.
 DEFAULT_RTOL = 1e-6
@@ -43,6 +43,9 @@ class Report:
         True only when the network was evaluated in exact rational arithmetic.
     tol : float or Fraction
     seconds : float
+    format : str
+        The arithmetic of the evaluation: ``"exact"``, ``"float64"``, ``"float32"``,
+        ``"bfloat16"`` or ``"float16"`` (one evaluation order; :func:`memorize.certify` covers all).
     """
 
     n: int
@@ -53,6 +56,7 @@ class Report:
     exact: bool
     tol: float | Fraction | int
     seconds: float
+    format: str = "float64"
 
     @property
     def ok(self) -> bool:
@@ -61,7 +65,11 @@ class Report:
 
     @property
     def arithmetic(self) -> str:
-        return "exact rational" if self.exact else "float64"
+        if self.exact:
+            return "exact rational"
+        if self.format in ("bfloat16", "float16"):
+            return f"{self.format} (float32 accumulation)"
+        return self.format
 
     def __str__(self) -> str:
         err = self.max_error
@@ -78,13 +86,26 @@ class Report:
         return "\n".join(lines)
 
 
-def default_tol(y_abs_max, exact: bool):
-    """0 for exact networks; ``1e-6 · max(1, max|y|)`` for float64 networks."""
-    return 0 if exact else DEFAULT_RTOL * max(1.0, float(y_abs_max))
+def default_tol(y_abs_max, exact: bool = False, dtype=None):
+    """0 for exact networks; ``max(1e-6, 8u)·max(1, max|y|)`` in a float format of unit roundoff u.
+
+    That is ``1e-6·max(1, max|y|)`` for float64 and float32, 8u (about 3e-2 and 4e-3) for
+    bfloat16 and float16, whose spacing near 1 is coarser than 1e-6.
+    """
+    if exact:
+        return 0
+    from .precision import as_format
+
+    return max(DEFAULT_RTOL, 8 * as_format(dtype).u) * max(1.0, float(y_abs_max))
 
 
-def _targets(net: Network, y, n: int, classes) -> tuple[np.ndarray, np.ndarray | None]:
-    """Targets (n, out) and class codes (or None) for the labels ``y``."""
+def targets(net: Network, y, n: int, classes=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Targets (n, out) and class codes (or None) for the labels ``y`` of ``n`` points.
+
+    Class labels (a vector, for a network with several outputs) map to outputs through
+    ``classes``, ``net.meta["classes"]`` or 0..k−1; one-hot rows give codes too; anything else is
+    a real target matrix.
+    """
     arr = np.asarray(y)
     k = net.output_dim
     if arr.ndim == 1 and k > 1:
@@ -131,6 +152,7 @@ def verify(
     *,
     tol=None,
     classes=None,
+    dtype=None,
     chunk_bytes: int | None = None,
     progress: Callable[[int, int], object] | None = None,
 ) -> Report:
@@ -145,9 +167,14 @@ def verify(
         to outputs through ``classes``, ``net.meta["classes"]`` or ``0..k-1``), or one-hot rows.
     tol : float, optional
         A point fails when its error exceeds ``tol``. Default: 0 for exact networks,
-        ``1e-6 · max(1, max|y|)`` for float64 networks.
+        ``max(1e-6, 8u)·max(1, max|y|)`` for float networks (:func:`default_tol`).
     classes : array_like, optional
         The class label of each output.
+    dtype : str, NumPy or torch dtype, optional
+        Evaluate in this format instead of the network's own arithmetic: ``"float64"``,
+        ``"float32"``, ``"bfloat16"`` or ``"float16"`` — weights and inputs rounded to it, each
+        layer computed in it (see :func:`memorize.precision.forward`). An exact network is first
+        converted to float64.
     chunk_bytes : int, optional
         Memory bound of one forward chunk (default :data:`memorize.network.DEFAULT_CHUNK_BYTES`).
     progress : callable, optional
@@ -161,8 +188,10 @@ def verify(
     Notes
     -----
     An exact network is evaluated in exact rational arithmetic, inputs and targets converted
-    losslessly, and ``max_error`` is the exact error. A float64 network is evaluated in float64
-    and ``max_error`` is what was measured: it is zero only if every output equals its label.
+    losslessly, and ``max_error`` is the exact error. A float network is evaluated in float64 (or
+    in ``dtype``) and ``max_error`` is what was measured: it is zero only if every output equals
+    its label. One evaluation is one summation order; :func:`memorize.certify` proves a result for
+    all of them.
 
     Examples
     --------
@@ -177,22 +206,33 @@ def verify(
     True
     >>> seen
     [(3, 3)]
+    >>> memorize.verify(net, X, y, dtype="float32").arithmetic
+    'float32'
     """
     start = time.perf_counter()
     if not isinstance(net, Network):
         raise ArgumentError(f"net: expected a memorize.Network, got {type(net).__name__}")
+    fmt = None
+    if dtype is not None:
+        from .precision import as_format, forward_chunks
+
+        fmt = as_format(dtype)
+        if net.is_exact:
+            net = net.astype("float64")
     ar = arithmetic(net.is_exact)
     Xa = _inputs(net, X)
     n = Xa.shape[0]
-    Y, codes = _targets(net, y, n, classes)
+    Y, codes = targets(net, y, n, classes)
     if Y.shape[0] != n:
         raise ShapeError(f"y: has {Y.shape[0]} rows but X has {n} points")
     if ar.exact:
         Y = ar.array(Y)  # losslessly; float64 targets are used as they are (no copy of a large Y)
     ymax = ar.max(np.abs(Y)) if Y.size else 0
-    tol = default_tol(ymax, ar.exact) if tol is None else ar.scalar(tol)
+    tol = default_tol(ymax, ar.exact, fmt) if tol is None else ar.scalar(tol)
     max_err, failed, n_failed, correct = 0, [], 0, 0
-    for sl, out in net.forward_chunks(Xa, chunk_bytes=chunk_bytes):
+    chunks = (net.forward_chunks(Xa, chunk_bytes=chunk_bytes) if fmt is None
+              else forward_chunks(net, Xa, fmt, chunk_bytes=chunk_bytes))
+    for sl, out in chunks:
         err = np.max(np.abs(out - Y[sl]), axis=1)  # each row's error; exact on object arrays
         if err.size:
             m = ar.max(err)
@@ -207,8 +247,9 @@ def verify(
         if progress is not None:
             progress(sl.stop, n)
     acc = None if codes is None else correct / max(n, 1)
+    name = "exact" if ar.exact else (fmt.name if fmt is not None else "float64")
     return Report(n, ar.scalar(max_err), n_failed, np.array(failed, dtype=np.int64), acc, ar.exact, tol,
-                  time.perf_counter() - start)
+                  time.perf_counter() - start, name)
 
 
 def _inputs(net: Network, X) -> np.ndarray:
