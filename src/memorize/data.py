@@ -15,6 +15,9 @@ from typing import Literal
 
 import numpy as np
 
+from ._exact import to_exact_array
+from ._linalg import U64, is_singular, rank_tol
+from ._linalg import rank as exact_rank
 from .errors import ArgumentError, ArgumentTypeError, DuplicateError, LabelError, NonFiniteError, ShapeError
 
 __all__ = [
@@ -297,7 +300,7 @@ def prepare(X, y, *, task: Task = "regression", classes=None) -> Dataset:
 
 
 # ---------------------------------------------------------------------------------------------
-# General position (added for the hyperplane-slab memorizers, issue 3)
+# General position (the assumption of the hyperplane-slab memorizers)
 # ---------------------------------------------------------------------------------------------
 __all__ += ["GeneralPosition", "general_position"]
 
@@ -339,25 +342,6 @@ class GeneralPosition:
         return self.verdict is True
 
 
-def _exact_det_zero(M: np.ndarray) -> bool:
-    """Whether the square float matrix ``M`` is exactly singular (fraction-free Bareiss on rationals)."""
-    from fractions import Fraction
-
-    A = [[Fraction(float(v)) for v in row] for row in M]
-    n = len(A)
-    for k in range(n):
-        p = next((i for i in range(k, n) if A[i][k] != 0), None)
-        if p is None:
-            return True
-        if p != k:
-            A[k], A[p] = A[p], A[k]
-        for i in range(k + 1, n):
-            if A[i][k] != 0:
-                f = A[i][k] / A[k][k]
-                A[i] = [a - f * b for a, b in zip(A[i], A[k])]
-    return False
-
-
 def _subset_sigmas(X: np.ndarray, subsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Smallest singular value of each (d+1)-subset's difference matrix and a threshold below
     which the matrix may be singular (then decided exactly).
@@ -369,7 +353,7 @@ def _subset_sigmas(X: np.ndarray, subsets: np.ndarray) -> tuple[np.ndarray, np.n
     D = P[:, 1:, :] - P[:, :1, :]
     s = np.linalg.svd(D, compute_uv=False)
     d = D.shape[-1]
-    return s[:, -1], s[:, 0] * (64.0 * d * 2.0**-53)
+    return s[:, -1], s[:, 0] * (64.0 * d * U64)
 
 
 def general_position(X, *, rng=None, max_exhaustive: int = 20000, n_samples: int = 20000) -> GeneralPosition:
@@ -424,7 +408,7 @@ def general_position(X, *, rng=None, max_exhaustive: int = 20000, n_samples: int
     C = U - U.mean(axis=0)
     if n * d * min(n, d) <= 2e9:
         s = np.linalg.svd(C, compute_uv=False) if n > 1 else np.zeros(0)
-        hull = int(np.sum(s > (s[0] if s.size else 0) * max(n, d) * 64 * 2.0**-53))
+        hull = int(np.sum(s > rank_tol(s, C.shape)))
     else:
         hull = -1  # not computed for very large data
     def out(verdict, method, witness, checked, reason):
@@ -436,14 +420,11 @@ def general_position(X, *, rng=None, max_exhaustive: int = 20000, n_samples: int
             return out(True, "exhaustive", None, 0, "at most one point")
         D = U[1:] - U[0]
         # affine independence: the (n-1)×d difference matrix has full row rank, decided exactly
-        from ._exact import to_exact_array
-        from .constructions._slabs import _rref
-
         if (n - 1) * d <= 20000:
-            rank = len(_rref(to_exact_array(D))[1])
-            ok = rank == n - 1
+            r = exact_rank(to_exact_array(D))
+            ok = r == n - 1
             return out(ok, "exhaustive", None if ok else tuple(range(n)), 1,
-                       "affinely independent" if ok else f"the {n} points are affinely dependent (rank {rank})")
+                       "affinely independent" if ok else f"the {n} points are affinely dependent (rank {r})")
         return out(None, "affine hull", None, 0, f"numerical affine rank {hull} of {n - 1}; too large for an exact check")
     # 2. a coordinate value shared by d + 1 points
     for j in range(d):
@@ -461,7 +442,7 @@ def general_position(X, *, rng=None, max_exhaustive: int = 20000, n_samples: int
     # 3. affine hull of dimension < d: any d+1 points are on a common hyperplane
     if 0 <= hull < d:
         wit = np.arange(d + 1)
-        if d <= 200 and _exact_det_zero(U[wit[1:]] - U[wit[0]]):
+        if d <= 200 and is_singular(U[wit[1:]] - U[wit[0]]):
             return out(False, "affine hull", wit, 1, f"all points lie in an affine subspace of dimension {hull} < {d}")
     # 4./5. determinants of (d+1)-subsets (each confirmed exactly, O(d³) rational operations)
     if d > 200:
@@ -485,7 +466,7 @@ def general_position(X, *, rng=None, max_exhaustive: int = 20000, n_samples: int
         smin, bound = _subset_sigmas(U, block)
         checked += len(block)
         for i in np.nonzero(smin <= bound)[0]:
-            if _exact_det_zero(U[block[i, 1:]] - U[block[i, 0]]):
+            if is_singular(U[block[i, 1:]] - U[block[i, 0]]):
                 return out(False, method, block[i], checked, f"points {tuple(int(first[k]) for k in block[i])} lie on one affine hyperplane")
     if method == "exhaustive":
         return out(True, method, None, checked, f"all {checked} subsets of {d + 1} points are affinely independent")
