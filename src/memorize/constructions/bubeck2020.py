@@ -22,7 +22,8 @@ from ..errors import ArgumentError, ConstructionError
 from ..network import Dense, Network
 from ..registry import Architecture, PaperSize, register
 from ..verify import check_self, default_tol
-from ._slabs import plan_group_size, _rref, U_FP, build_slabs, fit_hyperplane, rounding_bound, slab_values, split_groups
+from .._linalg import rref as _rref
+from ._slabs import plan_group_size, U_FP, build_slabs, fit_hyperplane, rounding_bound, slab_values, split_groups
 
 __all__ = ["bubeck2020", "architecture"]
 
