@@ -543,6 +543,15 @@ class SlabSet:
     def min_margin(self) -> float:
         return float(min(self.margins)) if len(self.margins) else float("inf")
 
+    def finite_margins(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which margins are finite, and the margins with 1 in place of ∞.
+
+        A margin is ∞ when its group holds every point (there is no other point to avoid); the
+        builders then use any slab width, and 1 keeps the arithmetic of the others.
+        """
+        finite = np.isfinite(_exact.to_float_array(self.margins))
+        return finite, np.where(finite, self.margins, 1)
+
     def summary(self) -> dict:
         """JSON-able facts for a network's ``meta``."""
         m = [float(v) for v in self.margins]
