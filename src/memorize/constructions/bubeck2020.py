@@ -151,13 +151,14 @@ class WidthRule:
     power_of_two: bool
 
 
-#: float64: θ = 0.1, slack θδS on the group and (1 + θ)δS off it; δ a power of two.
+#: float64: θ = 0.1, slack θδS on the group and (1 + θ)δS off it; δ a power of two (but in the
+#: special cases of :func:`eps_delta`).
 FLOAT_RULE = WidthRule(2.0 + 2.0 * _THETA, 1.0 + _THETA, True)
 #: exact arithmetic: slack δS on both sides, no rounding of δ.
 EXACT_RULE = WidthRule(3, 2, False)
 
 
-def eps_delta(rule: WidthRule, a: np.ndarray, s: np.ndarray, members: np.ndarray, rho, ar: Arithmetic):
+def eps_delta(ar: Arithmetic, rule: WidthRule, a: np.ndarray, s: np.ndarray, members: np.ndarray, rho):
     """ε and δ of one group by ``rule``, in the arithmetic of ``a`` and ``s``.
 
     ``a`` (n,) slab values, ``s`` (n, k) label maps, ``members`` the group's rows, ``rho`` a bound
@@ -165,7 +166,8 @@ def eps_delta(rule: WidthRule, a: np.ndarray, s: np.ndarray, members: np.ndarray
     units give s there) and |a| − ρ − ε ≥ δ·s⁻ off it (they cancel to 0), where S = max_G |s| and
     s⁻(x) is the part of s(x) pointing into the slab (max over outputs of −s for a > 0, s for
     a < 0, and 0). Special cases: S = 0 (zero targets on G) takes ε = ρ + min(|a| − 2ρ)/2 and the
-    largest δ with half the room left; a group without other points takes ε = 1 + ρ, δ = 1/(2S).
+    largest δ with half the room left; a group without other points takes ε = 1 + ρ, δ = 1/(2S)
+    (1 when S = 0). Neither special case rounds δ to a power of two.
     Returns (ε, δ, S, row of the binding point or −1); δ = 0 when no width is admissible.
     """
     outside = np.ones(a.shape[0], dtype=bool)
@@ -214,7 +216,7 @@ def slab_widths(ar: Arithmetic, X: np.ndarray, slabs: SlabSet, V: np.ndarray, t:
         for jj in range(A.shape[1]):
             g = start + jj
             rho = ar.tol(2.0 * float(slabs.rounding[g] + slabs.residuals[g]))
-            e, dl, _, _ = eps_delta(rule, A[:, jj], Sx[:, jj, :], slabs.groups[g], rho, ar)
+            e, dl, _, _ = eps_delta(ar, rule, A[:, jj], Sx[:, jj, :], slabs.groups[g], rho)
             if not (dl > 0 and e > rho):
                 raise ConstructionError(f"bubeck2020: no admissible (ε, δ) for group {g}; this is a bug")
             eps[g], delta[g] = e, dl
@@ -250,7 +252,7 @@ def _eval_group(X, T, grp, gen, basis, xnorm):
     if outside.any() and not float(np.min(np.abs(a[outside]))) > 64.0 * (rb + res):
         return None
     V, t = _label_map(FLOAT64, X[grp], T[grp])
-    e, dl, _, bind = eps_delta(FLOAT_RULE, a, X @ V.T + t, grp, 2.0 * (rb + res), FLOAT64)
+    e, dl, _, bind = eps_delta(FLOAT64, FLOAT_RULE, a, X @ V.T + t, grp, 2.0 * (rb + res))
     if not (dl > 0 and e > 2.0 * (rb + res)):
         return None
     return {"grp": np.sort(grp), "u": u, "c": c, "V": V, "t": t, "eps": e, "delta": dl, "bind": bind}
@@ -338,7 +340,7 @@ def improve_groups(X, T, slabs: SlabSet, units: GroupUnits, gen, basis, xnorm: f
         st = state[g]
         a = X @ st["u"] - st["c"]
         rho = 2.0 * float(slabs.rounding[g] + slabs.residuals[g])
-        st["bind"] = eps_delta(FLOAT_RULE, a, X @ st["V"].T + st["t"], st["grp"], rho, FLOAT64)[3]
+        st["bind"] = eps_delta(FLOAT64, FLOAT_RULE, a, X @ st["V"].T + st["t"], st["grp"], rho)[3]
     max_evals = max(50, min(8 * G, int(4e8 / (n * d + 50 * d * d))))
     swaps = _improve(X, T, state, gen, basis, xnorm, max_evals)
     k = units.t.shape[1]
@@ -384,8 +386,9 @@ def four_unit_layers(ar: Arithmetic, units: GroupUnits, b0: np.ndarray) -> tuple
     The hidden rows carry 1/δ, so output j of group g is
     ``(1/δ)[r(a + ε + δs_j) − r(a + ε) − r(a − ε + δs_j) + r(a − ε)]``. Claim: this equals s_j on
     the group and exactly 0 at every other point (the conditions of step 3); the output bias is
-    b₀, so the network gives b₀ + s = y at every point. In float64 δ is a power of two, so
-    putting 1/δ in the hidden rows is an exact rescaling.
+    b₀, so the network gives b₀ + s = y at every point. In float64 δ is a power of two (but in
+    the special cases of :func:`eps_delta`), so putting 1/δ in the hidden rows is an exact
+    rescaling.
     """
     G, k, d = units.t.shape[0], units.t.shape[1], units.normals.shape[1]
     per = 2 + 2 * k
@@ -486,6 +489,7 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
 
     A group with zero targets (S = 0) takes ε = ρ + min(|a| − 2ρ)/2 and δ = min over the points
     with s⁻ > 0 of (|a| − ε − ρ)/(2s⁻); a group without other points takes ε = 1 + ρ, δ = 1/(2S).
+    In both special cases δ is not rounded to a power of two.
 
     Exactness: in rational arithmetic the output equals y exactly on every point. In float64 the
     error comes from points on the positive side of a slab, where all four units are active and
