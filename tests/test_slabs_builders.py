@@ -6,6 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 import memorize
 from memorize import registry
+from memorize.data import general_position
 from memorize.datasets import load_digits
 from memorize.errors import DuplicateError, LabelError
 
@@ -89,7 +90,12 @@ def test_exact_mode_all_three(n, d, seed):
             y = (y[:, None] == np.unique(y)[None, :]).astype(int)  # one-hot (also for a single class)
         rep = memorize.verify(net, X, y)
         assert net.is_exact and rep.exact and rep.max_error == 0, name
-        assert net.widths[0] == net.meta["theorem_units"] + net.meta["extra_units"]
+        # one block of units per slab, and no slab larger than a hyperplane can hold
+        per = {"baum1988": 2, "bubeck2020": 4, "yun2019_one_hidden": 4}[name]
+        assert net.widths[0] == per * net.meta["slabs_groups"]
+        assert net.meta["slabs_max_group_size"] <= d
+        if general_position(X).verdict is True:  # the theorem's count suffices (baum may need fewer)
+            assert net.meta["extra_units"] <= 0 if name == "baum1988" else net.meta["extra_units"] == 0
 
 
 # ---- degenerate data: memorized with a reported extra cost, never silently missed -----------
@@ -112,7 +118,8 @@ def test_degenerate_data_memorized_with_extra_units(kind):
         net = memorize.build(name, X, y)
         rep = memorize.verify(net, X, y)
         assert rep.ok, (name, kind)
-        assert net.widths[0] == net.meta["theorem_units"] + net.meta["extra_units"]
+        assert net.widths[0] == (2 if name == "baum1988" else 4) * net.meta["slabs_groups"]
+        assert net.meta["slabs_max_group_size"] <= net.meta["slabs_hull_dim"]  # groups sized by the hull
         if kind != "duplicated_coords" and name != "baum1988":
             assert net.meta["extra_units"] > 0  # the hull has dimension 5 < 6: groups of 5
         assert net.meta["slabs_hull_dim"] == (6 if kind == "duplicated_coords" else 5)
@@ -129,7 +136,8 @@ def test_digits_memorized_with_reported_cost():
     rep = memorize.verify(net, X, y)
     assert rep.ok and rep.accuracy == 1.0
     assert net.meta["theorem_units"] == _arch("yun2019_one_hidden", X, 10).num_hidden
-    assert net.meta["extra_units"] >= 0 and net.widths[0] == net.meta["theorem_units"] + net.meta["extra_units"]
+    assert net.meta["extra_units"] >= 0 and net.widths[0] == 4 * net.meta["slabs_groups"]
+    assert net.meta["slabs_max_group_size"] <= 61  # groups sized by the hull, not by d = 64
 
 
 # ---- invalid data refused -------------------------------------------------------------------

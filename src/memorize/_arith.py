@@ -75,6 +75,10 @@ class Arithmetic:
         """A fresh array of ``a`` in this arithmetic (floats enter the exact one losslessly)."""
         raise NotImplementedError
 
+    def asarray(self, a) -> np.ndarray:
+        """``a`` in this arithmetic, without a copy when it is stored so already (large data)."""
+        raise NotImplementedError
+
     def scalar(self, v):
         """One number in this arithmetic."""
         raise NotImplementedError
@@ -158,6 +162,9 @@ class Exact(Arithmetic):
     def array(self, a) -> np.ndarray:
         return _exact.to_exact_array(a)
 
+    def asarray(self, a) -> np.ndarray:
+        return a if isinstance(a, np.ndarray) and a.dtype == object else _exact.to_exact_array(a)
+
     def scalar(self, v):
         return _exact.exact_scalar(v)
 
@@ -235,6 +242,10 @@ class Float64(Arithmetic):
     def array(self, a) -> np.ndarray:
         arr = np.asarray(a)
         return _exact.to_float_array(arr) if arr.dtype == object else np.array(arr, dtype=np.float64)
+
+    def asarray(self, a) -> np.ndarray:
+        arr = np.asarray(a)
+        return _exact.to_float_array(arr) if arr.dtype == object else np.asarray(arr, dtype=np.float64)
 
     def scalar(self, v):
         return float(v)

@@ -15,7 +15,9 @@ from typing import Literal
 
 import numpy as np
 
-from ._linalg import is_singular, rank
+from ._exact import to_exact_array
+from ._linalg import U64, is_singular, rank_tol
+from ._linalg import rank as exact_rank
 from .errors import ArgumentError, ArgumentTypeError, DuplicateError, LabelError, NonFiniteError, ShapeError
 
 __all__ = [
@@ -298,7 +300,7 @@ def prepare(X, y, *, task: Task = "regression", classes=None) -> Dataset:
 
 
 # ---------------------------------------------------------------------------------------------
-# General position (assumed by the hyperplane-slab memorizers)
+# General position (the assumption of the hyperplane-slab memorizers)
 # ---------------------------------------------------------------------------------------------
 __all__ += ["GeneralPosition", "general_position"]
 
@@ -351,7 +353,7 @@ def _subset_sigmas(X: np.ndarray, subsets: np.ndarray) -> tuple[np.ndarray, np.n
     D = P[:, 1:, :] - P[:, :1, :]
     s = np.linalg.svd(D, compute_uv=False)
     d = D.shape[-1]
-    return s[:, -1], s[:, 0] * (64.0 * d * 2.0**-53)
+    return s[:, -1], s[:, 0] * (64.0 * d * U64)
 
 
 def general_position(X, *, rng=None, max_exhaustive: int = 20000, n_samples: int = 20000) -> GeneralPosition:
@@ -406,7 +408,7 @@ def general_position(X, *, rng=None, max_exhaustive: int = 20000, n_samples: int
     C = U - U.mean(axis=0)
     if n * d * min(n, d) <= 2e9:
         s = np.linalg.svd(C, compute_uv=False) if n > 1 else np.zeros(0)
-        hull = int(np.sum(s > (s[0] if s.size else 0) * max(n, d) * 64 * 2.0**-53))
+        hull = int(np.sum(s > rank_tol(s, C.shape)))
     else:
         hull = -1  # not computed for very large data
     def out(verdict, method, witness, checked, reason):
@@ -418,10 +420,8 @@ def general_position(X, *, rng=None, max_exhaustive: int = 20000, n_samples: int
             return out(True, "exhaustive", None, 0, "at most one point")
         D = U[1:] - U[0]
         # affine independence: the (n-1)×d difference matrix has full row rank, decided exactly
-        from ._exact import to_exact_array
-
         if (n - 1) * d <= 20000:
-            r = rank(to_exact_array(D))
+            r = exact_rank(to_exact_array(D))
             ok = r == n - 1
             return out(ok, "exhaustive", None if ok else tuple(range(n)), 1,
                        "affinely independent" if ok else f"the {n} points are affinely dependent (rank {r})")

@@ -8,31 +8,35 @@ other data point. This module provides those steps as pure functions so that eve
 
 * :func:`split_groups` — random groups of at most ``size`` points, optionally class-pure, with
   a prescribed number of groups (spare groups make the groups smaller and the margins larger).
-* :func:`affine_hull` — origin, orthonormal basis and dimension of the data's affine hull
-  (exact SVD for small data, a randomized but sound incremental method for large data).
+* :func:`affine_hull` — origin, basis and dimension of the data's affine hull (exact
+  elimination in rational arithmetic; in float64 one SVD for small data, a randomized but sound
+  incremental method for large data).
 * :func:`fit_hyperplane` / :func:`fit_hyperplanes` — the hyperplane through one group (exactly in
   rational arithmetic, or in float64, batched for many small groups).
 * :func:`build_slabs` — fit every group, check every margin against a rigorous rounding bound
-  (exactly 0 is the only failure in exact mode), and adapt on degenerate data: a failing group
-  first tries other normals, then gives up points one at a time; the released points form new
-  groups. The result says how many groups the theorem's grouping needed beyond the plan.
+  (exactly 0 is the only failure in exact arithmetic), and adapt on degenerate data: a failing
+  group first tries other normals, then gives up points one at a time; the released points form
+  new groups. The result says how many groups the theorem's grouping needed beyond the plan.
 * :func:`slab_values` — ``a(x)`` for all points and a block of slabs (for the builders' weights).
 
-Nothing here perturbs the data: on data that are not in general position the groups shrink
-instead, and only when a single point cannot be separated from the others (which for distinct
-points happens in float64 only, when two points are closer than the rounding level) does
-:func:`build_slabs` raise :class:`~memorize.errors.AssumptionError` naming the points.
+Every function takes the arithmetic to work in as ``ar`` (see :mod:`memorize._arith`); the older
+``exact=True/False`` flag still selects it. Nothing here perturbs the data: on data that are not
+in general position the groups shrink instead, and only when a single point cannot be separated
+from the others (which for distinct points happens in float64 only, when two points are closer
+than the rounding level) does :func:`build_slabs` raise
+:class:`~memorize.errors.AssumptionError` naming the points.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from fractions import Fraction
+from typing import NamedTuple
 
 import numpy as np
 
 from .. import _exact
+from .._arith import EXACT, Arithmetic, arithmetic
+from .._linalg import U64, gamma, null_vector, rank, rank_tol, rref
 from ..data import format_indices
 from ..errors import ArgumentError, AssumptionError
 
@@ -41,6 +45,7 @@ __all__ = [
     "AffineHull",
     "SlabSet",
     "split_groups",
+    "plan_group_size",
     "group_size_limit",
     "affine_hull",
     "fit_hyperplane",
@@ -50,8 +55,8 @@ __all__ = [
     "slab_values",
 ]
 
-#: float64 unit roundoff.
-U_FP = 2.0**-53
+#: float64 unit roundoff (an alias of :data:`memorize._linalg.U64`, kept for old imports).
+U_FP = U64
 
 # Groups larger than this use the Gram/pivoted-Cholesky path instead of a batched SVD.
 _SVD_MAX = 128
@@ -61,54 +66,13 @@ _HULL_SVD_MAX = 2e9
 _BLOCK_ENTRIES = 2**22
 
 
-# ---------------------------------------------------------------------------------------------
-# exact linear algebra (small matrices of int / Fraction)
-# ---------------------------------------------------------------------------------------------
-def _rref(M: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Reduced row echelon form of an exact matrix and its pivot columns."""
-    A = np.array(M, dtype=object, copy=True)
-    rows, cols = A.shape
-    pivots: list[int] = []
-    r = 0
-    for j in range(cols):
-        if r >= rows:
-            break
-        nz = [i for i in range(r, rows) if A[i, j] != 0]
-        if not nz:
-            continue
-        p = nz[0]
-        if p != r:
-            A[[r, p]] = A[[p, r]]
-        piv = A[r, j]
-        A[r] = np.array([Fraction(v) / piv for v in A[r]], dtype=object)
-        for i in range(rows):
-            if i != r and A[i, j] != 0:
-                A[i] = A[i] - A[i, j] * A[r]
-        pivots.append(j)
-        r += 1
-    return A[:r], pivots
+def _resolve(ar: Arithmetic | None, exact: bool) -> Arithmetic:
+    """The arithmetic asked for: ``ar`` when given, else the one the ``exact`` flag names."""
+    return arithmetic(exact) if ar is None else ar
 
 
-def _exact_null_vector(D: np.ndarray, dim: int, rng: np.random.Generator) -> np.ndarray:
-    """A random integer vector of the null space of the exact matrix ``D`` (rows × dim)."""
-    if D.shape[0] == 0:
-        R, piv = np.zeros((0, dim), dtype=object), []
-    else:
-        R, piv = _rref(D)
-    free = [j for j in range(dim) if j not in piv]
-    if not free:
-        return np.zeros(dim, dtype=object)
-    z = np.zeros(dim, dtype=object)
-    for j in free:
-        z[j] = int(rng.integers(-(2**20), 2**20 + 1))
-    if all(z[j] == 0 for j in free):
-        z[free[0]] = 1
-    for i, j in enumerate(piv):
-        z[j] = -sum((R[i, k] * z[k] for k in free), 0)
-    den = 1
-    for v in z:
-        den = math.lcm(den, Fraction(v).denominator)  # np.gcd overflows on big Python ints
-    return _exact.to_exact_array(np.array([Fraction(v) * den for v in z], dtype=object))
+def _generator(rng) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,8 +99,14 @@ def split_groups(n: int, size: int, *, n_groups: int | None = None, labels=None,
     Returns
     -------
     list of int arrays (sorted within a group), in class order then random order.
+
+    Examples
+    --------
+    >>> groups = split_groups(10, 3, labels=[0, 0, 0, 0, 1, 1, 1, 1, 1, 1], rng=0)
+    >>> [len(g) for g in groups]
+    [2, 2, 3, 3]
     """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    gen = _generator(rng)
     size = int(size)
     if size < 1:
         raise ArgumentError(f"size: groups need at least one point, got {size}")
@@ -145,35 +115,39 @@ def split_groups(n: int, size: int, *, n_groups: int | None = None, labels=None,
         g = need if n_groups is None else int(n_groups)
         if g < need:
             raise ArgumentError(f"n_groups: {n} points in groups of at most {size} need {need} groups, got {g}")
-        g = min(g, n)
         perm = gen.permutation(n)
-        return [np.sort(part) for part in np.array_split(perm, g) if part.size]
+        return [np.sort(part) for part in np.array_split(perm, min(g, n)) if part.size]
     labels = np.asarray(labels)
-    classes = np.unique(labels)
-    members = [np.nonzero(labels == c)[0] for c in classes]
+    members = [np.nonzero(labels == c)[0] for c in np.unique(labels)]
     counts = np.array([m.size for m in members])
-    k = -(-counts // size)
-    need = int(k.sum())
-    if n_groups is not None:
-        g = int(n_groups)
-        if g < need:
-            raise ArgumentError(
-                f"n_groups: class-pure groups of at most {size} points need {need} groups for these classes, got {g}"
-            )
-        spare = min(g, n) - need
-        while spare > 0:
-            # give the next group to the class whose groups are currently largest
-            load = np.where(k < counts, counts / np.maximum(k, 1), -1.0)
-            j = int(np.argmax(load))
-            if load[j] <= 1.0:
-                break
-            k[j] += 1
-            spare -= 1
     out = []
-    for m, kc in zip(members, k):
+    for m, kc in zip(members, _groups_per_class(counts, size, n_groups, n)):
         perm = gen.permutation(m)
         out.extend(np.sort(part) for part in np.array_split(perm, int(kc)) if part.size)
     return out
+
+
+def _groups_per_class(counts: np.ndarray, size: int, n_groups: int | None, n: int) -> np.ndarray:
+    """Number of groups of each class: the minimum ⌈n_c/size⌉, plus the spare groups, each given
+    to the class whose groups are currently the largest."""
+    k = -(-counts // size)
+    need = int(k.sum())
+    if n_groups is None:
+        return k
+    g = int(n_groups)
+    if g < need:
+        raise ArgumentError(
+            f"n_groups: class-pure groups of at most {size} points need {need} groups for these classes, got {g}"
+        )
+    spare = min(g, n) - need
+    while spare > 0:
+        load = np.where(k < counts, counts / np.maximum(k, 1), -1.0)
+        j = int(np.argmax(load))
+        if load[j] <= 1.0:
+            break
+        k[j] += 1
+        spare -= 1
+    return k
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,7 +159,7 @@ class AffineHull:
 
     Attributes
     ----------
-    origin : (d,) array (float64, or exact in exact mode)
+    origin : (d,) array (float64, or exact in exact arithmetic)
     basis : (d, r) array or None
         Orthonormal columns (float) or an exact basis (rows of an echelon form, as columns) of the
         hull's direction space; ``None`` when the hull is all of R^d.
@@ -202,23 +176,22 @@ class AffineHull:
         return self.basis is None
 
 
-def plan_group_size(X, *, exact: bool, rng) -> tuple["AffineHull | None", int]:
+def plan_group_size(X, *, ar: Arithmetic | None = None, exact: bool = False, rng=None) -> tuple[AffineHull | None, int]:
     """The data's affine hull (when it is cheap to find) and the largest workable group size.
 
-    Exact data always get their hull; float data get it while one SVD costs at most
-    ``_HULL_SVD_MAX`` flops, and otherwise groups of d points are planned and the margin checks of
-    :func:`build_slabs` catch flat data.
+    Exact data always get their hull (exact data are small); float data get it while one SVD
+    costs at most ``_HULL_SVD_MAX`` flops, and otherwise groups of d points are planned and the
+    margin checks of :func:`build_slabs` catch flat data.
     """
+    ar = _resolve(ar, exact)
     n, d = X.shape
     hull = None
-    if exact:
-        hull = affine_hull(X, exact=True)
-    elif n * d * min(n, d) <= _HULL_SVD_MAX:
-        hull = affine_hull(X, rng=rng)
+    if ar.exact or n * d * min(n, d) <= _HULL_SVD_MAX:
+        hull = affine_hull(X, ar=ar, rng=rng)
     return hull, group_size_limit(n, d, hull)
 
 
-def group_size_limit(n: int, d: int, hull: "AffineHull | None") -> int:
+def group_size_limit(n: int, d: int, hull: AffineHull | None) -> int:
     """Largest group size that can work: d, or the hull's dimension r when the data are flat.
 
     r + 1 points in general position inside an r-dimensional hull span it, so any hyperplane
@@ -230,40 +203,53 @@ def group_size_limit(n: int, d: int, hull: "AffineHull | None") -> int:
     return max(1, hull.dim)
 
 
-def _float_rank_tol(s: np.ndarray, shape) -> float:
-    return float(s[0]) * max(shape) * 64 * U_FP if s.size else 0.0
-
-
-def affine_hull(X: np.ndarray, *, exact: bool = False, rng=None) -> AffineHull:
+def affine_hull(X: np.ndarray, *, ar: Arithmetic | None = None, exact: bool = False, rng=None) -> AffineHull:
     """The affine hull of the rows of ``X``.
 
+    Exact arithmetic: elimination on the differences to the first row (small data only).
     float64: the numerical rank uses the threshold ``64·max(N, d)·u·σ_max`` on the singular values
     of the centred data. Small data (N·d·min(N, d) ≤ 2·10⁹) use one SVD. Larger data use a
     randomized but sound incremental method: the hull of ``d + 8`` random points is computed, and
     every point whose distance to it exceeds the threshold is added, until none does — the
-    random sample only saves work, the result is checked on every point. ``exact=True`` works in
-    rational arithmetic (small data only).
+    random sample only saves work, the result is checked on every point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [0.0, 2.0, 1.0]])  # the plane z = 1
+    >>> affine_hull(X).dim, affine_hull(X, exact=True).dim
+    (2, 2)
     """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    ar = _resolve(ar, exact)
+    if ar.exact:
+        return _exact_hull(ar.asarray(X))
     n, d = X.shape
-    if exact:
-        Xe = X if X.dtype == object else _exact.to_exact_array(X)
-        origin = Xe[0].copy()
-        R, piv = _rref(Xe[1:] - origin) if n > 1 else (np.zeros((0, d), dtype=object), [])
-        r = len(piv)
-        return AffineHull(origin, None if r == d else R.T.copy(), r)
     if n == 1:
-        return AffineHull(X[0].copy(), np.zeros((d, 0)), 0) if d > 0 else AffineHull(X[0].copy(), None, 0)
+        return AffineHull(X[0].copy(), np.zeros((d, 0)) if d > 0 else None, 0)
     origin = X.mean(axis=0)
+    if n * d * min(n, d) > _HULL_SVD_MAX:
+        return _incremental_hull(X, origin, _generator(rng))
+    _, s, vt = np.linalg.svd(X - origin, full_matrices=False)
+    r = int(np.sum(s > rank_tol(s, X.shape)))
+    return AffineHull(origin, None if r == d else vt[:r].T.copy(), r)
+
+
+def _exact_hull(X: np.ndarray) -> AffineHull:
+    """The hull through the first row, spanned by the echelon rows of the differences."""
+    d = X.shape[1]
+    origin = X[0].copy()
+    R, piv = rref(X[1:] - origin)
+    r = len(piv)
+    return AffineHull(origin, None if r == d else R.T.copy(), r)
+
+
+def _incremental_hull(X: np.ndarray, origin: np.ndarray, gen: np.random.Generator) -> AffineHull:
+    """Basis of a random sample's hull, then every point far from its span added, until none is."""
+    n, d = X.shape
     scale = float(np.max(np.linalg.norm(X - origin, axis=1)))
-    if n * d * min(n, d) <= _HULL_SVD_MAX:
-        _, s, vt = np.linalg.svd(X - origin, full_matrices=False)
-        r = int(np.sum(s > _float_rank_tol(s, X.shape)))
-        return AffineHull(origin, None if r == d else vt[:r].T.copy(), r)
-    # incremental: basis of a random sample, then add every point far from its span
+    tol = 64 * max(n, d) * U64 * max(scale, np.finfo(float).tiny)
     idx = gen.choice(n, size=min(n, d + 8), replace=False)
     basis = np.zeros((d, 0))
-    tol = 64 * max(n, d) * U_FP * max(scale, np.finfo(float).tiny)
     for _ in range(d + 1):
         Y = X[idx] - origin
         if basis.shape[1]:
@@ -274,17 +260,23 @@ def affine_hull(X: np.ndarray, *, exact: bool = False, rng=None) -> AffineHull:
             basis = np.linalg.qr(np.hstack([basis, vt[keep].T]))[0]
         if basis.shape[1] >= d:
             return AffineHull(origin, None, d)
-        # residual distance of every point to the current hull, in column blocks of rows
-        far = []
-        step = max(1, _BLOCK_ENTRIES // max(d, 1))
-        for start in range(0, n, step):
-            Z = X[start : start + step] - origin
-            res = Z - (Z @ basis) @ basis.T
-            far.extend((np.nonzero(np.linalg.norm(res, axis=1) > tol)[0] + start).tolist())
+        far = _far_points(X, origin, basis, tol)
         if not far:
             return AffineHull(origin, basis, basis.shape[1])
         idx = np.array(far[: d + 8])
     return AffineHull(origin, basis, basis.shape[1])  # pragma: no cover - loop always returns
+
+
+def _far_points(X: np.ndarray, origin: np.ndarray, basis: np.ndarray, tol: float) -> list[int]:
+    """Rows farther than ``tol`` from ``origin + span(basis)`` (in row blocks, to bound memory)."""
+    n, d = X.shape
+    far: list[int] = []
+    step = max(1, _BLOCK_ENTRIES // max(d, 1))
+    for start in range(0, n, step):
+        Z = X[start : start + step] - origin
+        res = Z - (Z @ basis) @ basis.T
+        far.extend((np.nonzero(np.linalg.norm(res, axis=1) > tol)[0] + start).tolist())
+    return far
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,7 +297,7 @@ def _project_out_gram(D: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, int]:
     scale = float(np.max(np.diag(Gm))) if Gm.size else 0.0
     if scale == 0.0:
         return g, 0
-    c, piv, rank, _ = dpstrf(Gm, tol=D.shape[1] * 64 * U_FP, lower=1)
+    c, piv, rank, _ = dpstrf(Gm, tol=D.shape[1] * 64 * U64, lower=1)
     sel = piv[:rank] - 1
     L = np.tril(c[:rank, :rank])
     Ds = D[sel]
@@ -332,7 +324,7 @@ def _null_vector_lu(D: np.ndarray, gen: np.random.Generator):
         with np.errstate(all="ignore"):
             lu = lu_factor(D[:, A], check_finite=False)
             piv = np.abs(np.diag(lu[0]))
-            if not np.all(np.isfinite(piv)) or piv.min() <= piv.max() * k * 64 * U_FP:
+            if not np.all(np.isfinite(piv)) or piv.min() <= piv.max() * k * 64 * U64:
                 return None
             u = np.empty(d)
             u[F] = gen.standard_normal(d - k)
@@ -345,18 +337,19 @@ def _null_vector_lu(D: np.ndarray, gen: np.random.Generator):
         return None
     u /= nrm
     res = float(np.max(np.abs(D @ u)))
-    if res > 1e3 * k * U_FP * float(np.max(np.linalg.norm(D, axis=1))):
+    if res > 1e3 * k * U64 * float(np.max(np.linalg.norm(D, axis=1))):
         return None
     return u
 
 
-def fit_hyperplane(P, *, rng=None, basis=None, exact: bool = False):
+def fit_hyperplane(P, *, rng=None, basis=None, ar: Arithmetic | None = None, exact: bool = False):
     """The affine hyperplane ``<u, x> = c`` through the rows of ``P`` (m ≤ d points).
 
     The normal is a random vector of the null space of the centred group (restricted to the
     hull's direction space ``basis`` when given), so groups of fewer than d points get a generic
     hyperplane. float64: ``u`` has unit norm. Exact: ``u`` is an integer vector (zero when the
-    group spans the whole hull) and ``c`` is exact.
+    group spans the whole hull) and ``c`` is exact, so every row of ``P`` lies exactly on the
+    hyperplane.
 
     Returns
     -------
@@ -364,62 +357,83 @@ def fit_hyperplane(P, *, rng=None, basis=None, exact: bool = False):
     c : float or Fraction
     rank : int
         Rank of the centred group; the group is affinely independent iff ``rank == m − 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> P = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> u, c, rank = fit_hyperplane(P, rng=0, exact=True)
+    >>> [int(v) for v in P @ u - c], rank  # both points on the line x + y = 1
+    ([0, 0], 1)
     """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    P = np.asarray(P)
+    ar = _resolve(ar, exact)
+    gen = _generator(rng)
+    if ar.exact:
+        return _fit_exact(ar.asarray(P), basis, gen)
+    return _fit_float(np.asarray(P, dtype=np.float64), basis, gen)
+
+
+def _fit_exact(P: np.ndarray, basis, gen: np.random.Generator):
+    """Exact fit: ``u`` a random integer null vector of the differences ``P[1:] − P[0]``."""
     m, d = P.shape
-    if exact:
-        Pe = P if P.dtype == object else _exact.to_exact_array(P)
-        D = Pe[1:] - Pe[0]
-        if basis is None:
-            u = _exact_null_vector(D, d, gen)
-            rank = len(_rref(D)[1]) if m > 1 else 0
-        else:
-            B = basis if basis.dtype == object else _exact.to_exact_array(basis)
-            DB = D @ B if m > 1 else np.zeros((0, B.shape[1]), dtype=object)
-            z = _exact_null_vector(DB, B.shape[1], gen)
-            u = _exact.to_exact_array(B @ z)
-            rank = len(_rref(D)[1]) if m > 1 else 0
-        c = _exact.exact_scalar(sum((u[j] * Pe[0, j] for j in range(d)), 0))
-        return u, c, rank
-    P = np.asarray(P, dtype=np.float64)
+    D = P[1:] - P[0]
+    if basis is None:
+        u = null_vector(D, d, gen)
+    else:
+        B = EXACT.asarray(basis)
+        u = _exact.to_exact_array(B @ null_vector(D @ B, B.shape[1], gen))
+    return u, _exact.exact_scalar(u @ P[0]), rank(D)
+
+
+def _fit_float(P: np.ndarray, basis, gen: np.random.Generator):
+    """float64 fit: a random direction with the group's row space projected out, unit norm."""
+    m, d = P.shape
     mean = P.mean(axis=0)
     D = P - mean
     g = _random_direction(d, gen, basis)
     if m == 1:
-        u, rank = g, 0
+        u, r = g, 0
     elif m <= _SVD_MAX:
         _, s, vt = np.linalg.svd(D, full_matrices=False)
-        rank = int(np.sum(s > _float_rank_tol(s, D.shape)))
-        Q = vt[:rank]
+        r = int(np.sum(s > rank_tol(s, D.shape)))
+        Q = vt[:r]
         u = g - Q.T @ (Q @ g)
         u = u - Q.T @ (Q @ u)
     else:
         u = _null_vector_lu(P[1:] - P[0], gen) if basis is None and m <= d else None
         if u is not None:
-            rank = m - 1  # a nonsingular (m−1)-block of the differences proves affine independence
+            r = m - 1  # a nonsingular (m−1)-block of the differences proves affine independence
         else:
-            u, rank = _project_out_gram(D, g)
+            u, r = _project_out_gram(D, g)
     nrm = float(np.linalg.norm(u))
     u = u / nrm if nrm > 0 else u
-    return u, float(u @ mean), rank
+    return u, float(u @ mean), r
 
 
-def fit_hyperplanes(X: np.ndarray, groups, *, rng=None, basis=None, exact: bool = False):
-    """Hyperplanes through many groups; float groups of equal small size go through one batched SVD.
+def fit_hyperplanes(X: np.ndarray, groups, *, rng=None, basis=None, ar: Arithmetic | None = None, exact: bool = False):
+    """Hyperplanes through many groups (see :func:`fit_hyperplane`).
+
+    Exact data are small: one fit per group. float64 groups of equal small size go through one
+    batched SVD.
 
     Returns ``(U, c, ranks)``: normals (G, d), offsets (G,), ranks of the centred groups (G,).
     """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    ar = _resolve(ar, exact)
+    gen = _generator(rng)
+    if ar.exact:
+        X = ar.asarray(X)
+        fits = [_fit_exact(X[grp], basis, gen) for grp in groups]
+        U = np.empty((len(groups), X.shape[1]), dtype=object)
+        c = np.empty(len(groups), dtype=object)
+        for i, (u, ci, _) in enumerate(fits):
+            U[i], c[i] = u, ci
+        return U, c, np.array([f[2] for f in fits], dtype=np.int64)
+    return _fit_float_batched(X, groups, gen, basis)
+
+
+def _fit_float_batched(X: np.ndarray, groups, gen: np.random.Generator, basis):
     G = len(groups)
-    n, d = X.shape
-    if exact:
-        U = np.empty((G, d), dtype=object)
-        c = np.empty(G, dtype=object)
-        ranks = np.zeros(G, dtype=np.int64)
-        for i, grp in enumerate(groups):
-            U[i], c[i], ranks[i] = fit_hyperplane(X[grp], rng=gen, basis=basis, exact=True)
-        return U, c, ranks
+    d = X.shape[1]
     U = np.zeros((G, d))
     c = np.zeros(G)
     ranks = np.zeros(G, dtype=np.int64)
@@ -428,15 +442,12 @@ def fit_hyperplanes(X: np.ndarray, groups, *, rng=None, basis=None, exact: bool 
         which = np.nonzero(sizes == m)[0]
         if m == 1 or m > _SVD_MAX:
             for i in which:
-                U[i], c[i], ranks[i] = fit_hyperplane(X[groups[i]], rng=gen, basis=basis)
+                U[i], c[i], ranks[i] = _fit_float(np.asarray(X[groups[i]], dtype=np.float64), basis, gen)
             continue
-        idx = np.stack([groups[i] for i in which])
-        P = X[idx]  # (g, m, d)
+        P = X[np.stack([groups[i] for i in which])]  # (g, m, d)
         mean = P.mean(axis=1)
-        D = P - mean[:, None, :]
-        _, s, vt = np.linalg.svd(D, full_matrices=False)
-        tol = s[:, :1] * max(m, d) * 64 * U_FP
-        keep = s > tol  # (g, k)
+        _, s, vt = np.linalg.svd(P - mean[:, None, :], full_matrices=False)
+        keep = s > s[:, :1] * max(m, d) * 64 * U64  # (g, k): the rank test of rank_tol, per group
         Q = vt * keep[:, :, None]
         g = gen.standard_normal((len(which), d)) if basis is None else gen.standard_normal((len(which), basis.shape[1])) @ basis.T
         for _ in range(2):
@@ -449,19 +460,22 @@ def fit_hyperplanes(X: np.ndarray, groups, *, rng=None, basis=None, exact: bool 
     return U, c, ranks
 
 
-def rounding_bound(X_norm_max: float, c, d: int):
-    """Rigorous bound on the float64 error of ``<u, x> − c`` for a unit ``u`` and ``‖x‖ ≤ X_norm_max``.
+def rounding_bound(X_norm_max: float, c, d: int, u: float = U64):
+    """Rigorous bound on the rounding error of ``<u, x> − c`` for a unit ``u`` and ``‖x‖ ≤ X_norm_max``.
 
-    Standard dot-product bound γ_{d+1}·(Σ|u_j x_j| + |c|) with Σ|u_j x_j| ≤ ‖u‖·‖x‖ (Cauchy–Schwarz).
+    The dot-product bound γ_{d+2}·(Σ|u_j x_j| + |c|) (d products, d − 1 additions and the
+    subtraction of c) with Σ|u_j x_j| ≤ ‖u‖·‖x‖ (Cauchy–Schwarz). ``u`` is the unit roundoff of the
+    arithmetic; with ``u = 0`` (exact arithmetic) the bound is 0.
     """
-    k = (d + 2) * U_FP
-    return k / (1 - k) * (X_norm_max + np.abs(c))
+    if u == 0:
+        return np.zeros(np.shape(c))
+    return gamma(d + 2, u) * (X_norm_max + np.abs(c))
 
 
 def slab_values(X: np.ndarray, U: np.ndarray, c: np.ndarray) -> np.ndarray:
     """``a[i, g] = <u_g, x_i> − c_g`` (exact for exact arrays)."""
     if X.dtype == object or U.dtype == object:
-        return _exact.affine(X if X.dtype == object else _exact.to_exact_array(X), U, -c)
+        return _exact.affine(EXACT.asarray(X), U, -c)
     return X @ U.T - c
 
 
@@ -477,15 +491,15 @@ class SlabSet:
     groups : tuple of int arrays
         Row indices (into ``X``) of each group; affinely independent unless ``allow_dependent``.
     normals : (G, d) array
-        ``u_g`` (unit norm in float64; integer vectors in exact mode).
+        ``u_g`` (unit norm in float64; integer vectors in exact arithmetic).
     offsets : (G,) array
         ``c_g``; the slab function is ``a_g(x) = <u_g, x> − c_g``.
     margins : (G,) array
         ``γ_g = min_{x ∉ G} |a_g(x)|`` over all rows of ``X`` (``inf`` when G holds every point).
     residuals : (G,) array
-        ``max_{p ∈ G} |a_g(p)|`` as computed (0 in exact mode).
+        ``max_{p ∈ G} |a_g(p)|`` as computed (0 in exact arithmetic).
     rounding : (G,) array
-        Rigorous bound on the float64 rounding of ``a_g`` (0 in exact mode).
+        Rigorous bound on the float64 rounding of ``a_g`` (0 in exact arithmetic).
     labels : (G,) int array or None
         Class code of each (class-pure) group.
     planned_groups : int
@@ -529,6 +543,15 @@ class SlabSet:
     def min_margin(self) -> float:
         return float(min(self.margins)) if len(self.margins) else float("inf")
 
+    def finite_margins(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which margins are finite, and the margins with 1 in place of ∞.
+
+        A margin is ∞ when its group holds every point (there is no other point to avoid); the
+        builders then use any slab width, and 1 keeps the arithmetic of the others.
+        """
+        finite = np.isfinite(_exact.to_float_array(self.margins))
+        return finite, np.where(finite, self.margins, 1)
+
     def summary(self) -> dict:
         """JSON-able facts for a network's ``meta``."""
         m = [float(v) for v in self.margins]
@@ -547,59 +570,70 @@ class SlabSet:
         }
 
 
-def _check_block(X, groups, U, c, gid_block, xnorm, exact, tol_factor):
-    """Margins, residuals, rounding bounds and pass/fail for a block of groups."""
-    n = X.shape[0]
-    A = slab_values(X, U, c)  # (n, g)
-    g = len(groups)
-    if exact:
-        absA = np.abs(A)
-        margins = np.empty(g, dtype=object)
-        residuals = np.zeros(g, dtype=object)
-        ok = np.zeros(g, dtype=bool)
+@dataclass(frozen=True)
+class _Setting:
+    """What every step of one :func:`build_slabs` call shares: the data and the acceptance rule."""
+
+    ar: Arithmetic
+    X: np.ndarray
+    gen: np.random.Generator
+    basis: np.ndarray | None
+    hull_dim: int
+    xnorm: float  # max ‖x‖, for the float64 rounding bounds
+    tol_factor: float
+    allow_dependent: bool
+
+    def check(self, groups, U, c):
+        """Margins, residuals, rounding bounds and pass/fail of a block of groups.
+
+        A group passes when its margin exceeds ``tol_factor·(rounding bound + residual)``. In
+        exact arithmetic both are 0 (the exact hyperplane holds its group, see
+        :func:`fit_hyperplane`), so the test is margin > 0: no other point on the hyperplane.
+        """
+        A = np.abs(slab_values(self.X, U, c))  # (n, g)
+        member = np.zeros(A.shape, dtype=bool)
         for j, grp in enumerate(groups):
-            col = absA[:, j].copy()
-            if any(col[grp] != 0):  # the exact hyperplane must contain its group
-                margins[j] = 0
-                continue
-            mask = np.ones(n, dtype=bool)
-            mask[grp] = False
-            others = col[mask]
-            margins[j] = min(others) if others.size else None
-            # (a zero normal only passes when no other point exists: then the slab is everything)
-            ok[j] = margins[j] is None or margins[j] > 0
-            if margins[j] is None:
-                margins[j] = float("inf")
-        return margins, residuals, np.zeros(g), ok
-    absA = np.abs(A)
-    member = np.zeros((n, g), dtype=bool)
-    for j, grp in enumerate(groups):
-        member[grp, j] = True
-    residuals = np.max(np.where(member, absA, 0.0), axis=0)
-    margins = np.min(np.where(member, np.inf, absA), axis=0)
-    rounding = rounding_bound(xnorm, c, X.shape[1])
-    ok = margins > tol_factor * (rounding + residuals)
-    return margins, residuals, rounding, ok
+            member[grp, j] = True
+        residuals = np.max(np.where(member, A, self.ar.scalar(0)), axis=0)
+        margins = np.min(np.where(member, np.inf, A), axis=0)
+        rounding = rounding_bound(self.xnorm, c, self.X.shape[1], self.ar.u)
+        ok = np.asarray(margins > self.tol_factor * (rounding + residuals), dtype=bool)
+        return margins, residuals, rounding, ok
 
 
-def _independent_subset(P, exact: bool) -> list[int]:
+class _Slab(NamedTuple):
+    """One accepted group with its hyperplane and the facts its check measured."""
+
+    members: np.ndarray
+    u: np.ndarray
+    c: object
+    margin: object
+    residual: object
+    rounding: float
+
+
+class _Repair(NamedTuple):
+    slab: _Slab
+    released: list
+    retries: int
+
+
+def _independent_subset(ar: Arithmetic, P: np.ndarray) -> list[int]:
     """Positions of a maximal affinely independent subset of the rows of ``P`` (row 0 kept)."""
-    m = P.shape[0]
-    if m == 1:
+    if P.shape[0] == 1:
         return [0]
     D = P[1:] - P[0]
-    if exact:
-        _, piv = _rref(D.T)
-        return [0] + [1 + j for j in piv]
+    if ar.exact:
+        return [0] + [1 + j for j in rref(D.T)[1]]
     from scipy.linalg import qr
 
     _, R, piv = qr(D.T, mode="economic", pivoting=True)
     diag = np.abs(np.diag(R))
-    rank = int(np.sum(diag > (diag[0] if diag.size else 0.0) * max(D.shape) * 64 * U_FP))
-    return [0] + sorted(1 + int(j) for j in piv[:rank])
+    r = int(np.sum(diag > rank_tol(diag, D.shape)))
+    return [0] + sorted(1 + int(j) for j in piv[:r])
 
 
-def _row_space(P: np.ndarray, basis) -> tuple[np.ndarray, np.ndarray, int]:
+def _row_space(P: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Mean, orthonormal row-space basis Q (rank × d) and rank of the centred group (float64)."""
     mean = P.mean(axis=0)
     D = P - mean
@@ -607,14 +641,64 @@ def _row_space(P: np.ndarray, basis) -> tuple[np.ndarray, np.ndarray, int]:
         return mean, np.zeros((0, P.shape[1])), 0
     if D.shape[0] <= _SVD_MAX or D.shape[0] > D.shape[1]:
         _, s, vt = np.linalg.svd(D, full_matrices=False)
-        rank = int(np.sum(s > _float_rank_tol(s, D.shape)))
-        return mean, vt[:rank], rank
+        r = int(np.sum(s > rank_tol(s, D.shape)))
+        return mean, vt[:r], r
     from scipy.linalg import qr
 
     Qm, R, _ = qr(D.T, mode="economic", pivoting=True)
     diag = np.abs(np.diag(R))
-    rank = int(np.sum(diag > diag[0] * max(D.shape) * 64 * U_FP)) if diag.size else 0
-    return mean, Qm[:, :rank].T, rank
+    r = int(np.sum(diag > rank_tol(diag, D.shape)))
+    return mean, Qm[:, :r].T, r
+
+
+class _ExactNormals:
+    """Hyperplanes through one group in exact arithmetic: each draw is a new random null vector."""
+
+    def __init__(self, st: _Setting, P: np.ndarray):
+        self.st, self.P = st, P
+        self._first = _fit_exact(P, st.basis, st.gen)
+        self.rank = self._first[2]
+
+    def draw(self):
+        fit, self._first = self._first, None
+        u, c, _ = fit if fit is not None else _fit_exact(self.P, self.st.basis, self.st.gen)
+        return u, c
+
+    def blocking_member(self, members, u, c, limit):
+        return None  # an exact group only fails on a point exactly on its hyperplane: retry normals
+
+
+class _FloatNormals:
+    """Hyperplanes through one group in float64: random unit normals orthogonal to its row space."""
+
+    def __init__(self, st: _Setting, P: np.ndarray):
+        self.st, self.P = st, P
+        self.mean, self.Q, self.rank = _row_space(P)
+
+    def draw(self):
+        u = _draw_normal(self.Q, self.P.shape[1], self.st.gen, self.st.basis)
+        return u, float(u @ self.mean)
+
+    def blocking_member(self, members, u, c, limit):
+        """The member to drop when a foreign point lies in the group's affine span, else None.
+
+        Such a point lies on every hyperplane through the group, so no normal can help; the
+        member carrying the largest weight in the point's affine combination leaves.
+        """
+        X, d = self.st.X, self.P.shape[1]
+        outside = np.ones(X.shape[0], dtype=bool)
+        outside[members] = False
+        near = np.flatnonzero(outside & (np.abs(X @ u - c) <= limit))[:64]
+        if not near.size:
+            return None
+        Z = X[near] - self.mean
+        span_tol = 64 * max(d, 2) * U64 * (self.st.xnorm + float(np.linalg.norm(self.mean)))
+        inside = np.linalg.norm(Z - (Z @ self.Q.T) @ self.Q, axis=1) <= span_tol
+        if not inside.any():
+            return None
+        x = X[near[int(np.argmax(inside))]]
+        lam = np.linalg.lstsq((self.P[1:] - self.P[0]).T, x - self.P[0], rcond=None)[0]
+        return 1 + int(np.argmax(np.abs(lam)))
 
 
 def _draw_normal(Q: np.ndarray, d: int, gen, basis) -> np.ndarray:
@@ -625,84 +709,129 @@ def _draw_normal(Q: np.ndarray, d: int, gen, basis) -> np.ndarray:
     return g / nrm if nrm > 0 else g
 
 
-def _repair(X, grp, *, gen, basis, exact, xnorm, tol_factor, hull_dim, allow_dependent, n_retries=3):
+def _try_normals(st: _Setting, members: list, normals, n_retries: int):
+    """Up to ``1 + n_retries`` hyperplanes through the group; the first that passes wins.
+
+    Another normal can only help when the group leaves at least two free directions in the hull.
+    Returns ``(slab or None, position of the member to drop, normals redrawn)``.
+    """
+    drop = len(members) - 1
+    retries = 0
+    for attempt in range(n_retries + 1):
+        u, c = normals.draw()
+        m, r, rb, ok = st.check([np.array(members)], u[None, :], np.array([c], dtype=st.ar.dtype))
+        if ok[0]:
+            return _Slab(np.array(sorted(members)), u, c, m[0], r[0], rb[0]), drop, retries
+        if attempt == 0 and len(members) > 1:
+            blocking = normals.blocking_member(members, u, c, st.tol_factor * (rb[0] + r[0]))
+            if blocking is not None:
+                return None, blocking, retries
+        if st.hull_dim - normals.rank < 2:
+            break
+        if attempt < n_retries:
+            retries += 1
+    return None, drop, retries
+
+
+def _inseparable(st: _Setting, i: int) -> AssumptionError:
+    Xf = st.ar.to_float(st.X)
+    dist = np.linalg.norm(Xf - Xf[i], axis=1)
+    dist[i] = np.inf
+    return AssumptionError(
+        f"X: point {i} cannot be separated from the other points by a hyperplane in "
+        f"{st.ar.name} arithmetic (it is within the rounding level of the data of "
+        f"point(s) {format_indices([int(np.argmin(dist))])}). Pass exact=True or rescale the data."
+    )
+
+
+def _repair(st: _Setting, grp, n_retries: int = 3) -> _Repair:
     """Make one failing group valid: other normals first, then give up points.
 
-    An affinely dependent group (when not allowed) first shrinks to a maximal independent
-    subset. Then, while the group fails: if a foreign point lies in the group's affine span no
-    normal can help, so the member carrying the largest weight in that point's affine
-    combination leaves; otherwise a few other normals are drawn (when the group leaves at least
-    two free directions) before the last member leaves.
-    Returns (kept_indices, u, c, margin, residual, rounding, released_indices, retries).
+    An affinely dependent group (when not allowed, or after it failed once) first shrinks to a
+    maximal independent subset. Then, while the group fails, the member blocking it leaves: the
+    one a foreign point in the group's span depends on most (float64), else the last one after a
+    few other normals (see :func:`_try_normals`). Claim: the returned slab passes the check; only a
+    single point that cannot be separated raises :class:`AssumptionError`.
     """
     members = [int(i) for i in grp]
     released: list[int] = []
     retries = 0
-    n, d = X.shape
-    cdt = object if exact else np.float64
-    dependent_ok = allow_dependent  # a dependent group gets one chance; after a failure it is reduced
+    dependent_ok = st.allow_dependent  # a dependent group gets one chance; after a failure it is reduced
+    sources = _ExactNormals if st.ar.exact else _FloatNormals
     while members:
-        P = X[members]
-        if exact:
-            u, cc, rank = fit_hyperplane(P, rng=gen, basis=basis, exact=True)
-        else:
-            mean, Q, rank = _row_space(P, basis)
-        if rank != len(members) - 1 and not dependent_ok:
-            keep = _independent_subset(P, exact)
-            drop = sorted(set(range(len(members))) - set(keep))
-            if not drop:
+        P = st.X[members]
+        normals = sources(st, P)
+        independent = normals.rank == len(members) - 1
+        if not (independent or dependent_ok):
+            keep = _independent_subset(st.ar, P)
+            if len(keep) == len(members):
                 # the two float rank tests (SVD of the centred group, pivoted QR of differences)
                 # can disagree near their thresholds: release the last member so the loop ends
-                drop = [len(members) - 1]
                 keep = list(range(len(members) - 1))
-            released.extend(members[i] for i in drop)
+            released.extend(members[i] for i in range(len(members)) if i not in keep)
             members = [members[i] for i in keep]
             continue
-        drop_pos = len(members) - 1
-        for attempt in range(n_retries + 1):
-            if attempt and exact:
-                u, cc, rank = fit_hyperplane(P, rng=gen, basis=basis, exact=True)
-            elif not exact:
-                u = _draw_normal(Q, d, gen, basis)
-                cc = float(u @ mean)
-            m, r, rb, ok = _check_block(X, [np.array(members)], u[None, :], np.array([cc], dtype=cdt), None, xnorm, exact, tol_factor)
-            if ok[0]:
-                return np.array(sorted(members)), u, cc, m[0], r[0], rb[0], released, retries
-            if not exact and attempt == 0 and len(members) > 1:
-                # a foreign point inside the affine span of the group defeats every normal
-                a = X @ u - cc
-                mask = np.ones(n, dtype=bool)
-                mask[members] = False
-                off = np.flatnonzero(mask & (np.abs(a) <= tol_factor * (rb[0] + r[0])))
-                if off.size:
-                    Z = X[off[:64]] - mean
-                    inside = np.linalg.norm(Z - (Z @ Q.T) @ Q, axis=1) <= 64 * max(d, 2) * U_FP * (xnorm + float(np.linalg.norm(mean)))
-                    if inside.any():
-                        x = X[off[:64][int(np.argmax(inside))]]
-                        lam = np.linalg.lstsq((P[1:] - P[0]).T, x - P[0], rcond=None)[0]
-                        drop_pos = 1 + int(np.argmax(np.abs(lam)))
-                        break
-            # another normal can only help when the group leaves at least two free directions
-            if hull_dim - rank < 2:
-                break
-            if attempt < n_retries:
-                retries += 1
-        if rank != len(members) - 1 and dependent_ok:
+        slab, drop, tried = _try_normals(st, members, normals, n_retries)
+        retries += tried
+        if slab is not None:
+            return _Repair(slab, released, retries)
+        if not independent:
             dependent_ok = False
             continue
         if len(members) == 1:
-            near = members
-            if not exact:
-                dist = np.linalg.norm(X - X[members[0]], axis=1)
-                dist[members[0]] = np.inf
-                near = [members[0], int(np.argmin(dist))]
-            raise AssumptionError(
-                f"X: point {near[0]} cannot be separated from the other points by a hyperplane in "
-                f"{'exact' if exact else 'float64'} arithmetic (it is within the rounding level of the data of "
-                f"point(s) {format_indices(near[1:])}). Pass exact=True or rescale the data."
-            )
-        released.append(members.pop(drop_pos))
+            raise _inseparable(st, members[0])
+        released.append(members.pop(drop))
     raise AssumptionError("X: empty group")  # pragma: no cover - unreachable
+
+
+@dataclass
+class _Collected:
+    """The accepted slabs of :func:`build_slabs` and what adapting them cost."""
+
+    slabs: list = field(default_factory=list)
+    shrunk: int = 0
+    moved: int = 0
+    retries: int = 0
+
+    def add_repaired(self, fix: _Repair) -> None:
+        self.slabs.append(fix.slab)
+        self.retries += fix.retries
+        if fix.released:
+            self.shrunk += 1
+            self.moved += len(fix.released)
+
+
+def _fit_round(st: _Setting, pending: list, out: _Collected) -> list[int]:
+    """One round: fit every pending group, keep those that pass, repair the others.
+
+    Returns the points the repaired groups released (they form the next round's groups).
+    """
+    U, c, ranks = fit_hyperplanes(st.X, pending, rng=st.gen, basis=st.basis, ar=st.ar)
+    released: list[int] = []
+    block = max(1, _BLOCK_ENTRIES // max(st.X.shape[0], 1))
+    for start in range(0, len(pending), block):
+        sl = slice(start, start + block)
+        grp_b = pending[sl]
+        m, r, rb, ok = st.check(grp_b, U[sl], c[sl])
+        if not st.allow_dependent:
+            ok = ok & (ranks[sl] == np.array([len(g) - 1 for g in grp_b]))
+        for j, grp in enumerate(grp_b):
+            if ok[j]:
+                out.slabs.append(_Slab(grp, U[start + j], c[start + j], m[j], r[j], rb[j]))
+                continue
+            fix = _repair(st, grp)
+            out.add_repaired(fix)
+            released.extend(fix.released)
+    return released
+
+
+def _regroup(released: list[int], max_size: int, labels, gen) -> list[np.ndarray]:
+    """Random groups (class-pure when ``labels``) of the released points."""
+    if not released:
+        return []
+    rel = np.array(sorted(released), dtype=np.int64)
+    parts = split_groups(rel.size, max_size, labels=None if labels is None else labels[rel], rng=gen)
+    return [rel[p] for p in parts]
 
 
 def build_slabs(
@@ -710,6 +839,7 @@ def build_slabs(
     groups,
     *,
     rng=None,
+    ar: Arithmetic | None = None,
     exact: bool = False,
     labels=None,
     max_size: int | None = None,
@@ -721,14 +851,17 @@ def build_slabs(
 
     Parameters
     ----------
-    X : (N, d) float64 array (or exact object array when ``exact``)
+    X : (N, d) array (float64, or exact)
         All data points: margins are measured against every row.
     groups : list of int arrays
         The planned groups (from :func:`split_groups`); rows of ``X`` not in any group are still
         kept outside every slab.
     rng : numpy.random.Generator
+    ar : Arithmetic, optional
+        The arithmetic to work in (default: the one ``exact`` names). In exact arithmetic a group
+        fails only if another point lies exactly on its hyperplane.
     exact : bool
-        Rational arithmetic: a group fails only if another point lies exactly on its hyperplane.
+        Selects the exact arithmetic when ``ar`` is not given.
     labels : (N,) int array, optional
         Class codes; when given, points released by failing groups are regrouped class-pure.
     max_size : int, optional
@@ -745,89 +878,58 @@ def build_slabs(
     Returns
     -------
     SlabSet
+        Claim: the groups partition the grouped rows; every group lies on its hyperplane (exactly,
+        or within its residual) and every other row is at least its margin away, which exceeds
+        ``tol_factor`` times the rounding bound plus the residual (is > 0 exactly).
 
     Raises
     ------
     AssumptionError
         Only when a single point cannot be separated from the others (float64: points closer
         than the rounding level), naming the rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0, 0], [1, 0], [0, 1], [1, 1], [2, 2]])  # (0,0), (1,1), (2,2) on one line
+    >>> ss = build_slabs(X, [[0, 3], [1, 2], [4]], rng=0, exact=True)
+    >>> [g.tolist() for g in ss.groups], ss.extra_groups  # the line through 0 and 3 meets point 4
+    ([[0], [1, 2], [4], [3]], 1)
+    >>> bool(min(ss.margins) > 0)
+    True
     """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    ar = _resolve(ar, exact)
+    X = ar.asarray(X)
     groups = [np.asarray(g, dtype=np.int64) for g in groups]
-    n, d = X.shape
-    planned = len(groups)
-    basis = None if hull is None else hull.basis
-    hull_dim = d if hull is None else hull.dim
-    if exact and X.dtype != object:
-        X = _exact.to_exact_array(X)
+    st = _Setting(
+        ar, X, _generator(rng), None if hull is None else hull.basis, X.shape[1] if hull is None else hull.dim,
+        float(np.max(np.linalg.norm(ar.to_float(X), axis=1))), tol_factor, allow_dependent,
+    )
     if max_size is None:
         max_size = max((len(g) for g in groups), default=1)
-    xnorm = 0.0 if exact else float(np.max(np.linalg.norm(X, axis=1)))
     lab = None if labels is None else np.asarray(labels)
-
-    acc_groups, acc_U, acc_c, acc_m, acc_r, acc_rb = [], [], [], [], [], []
-    shrunk = moved = retries_total = 0
+    out = _Collected()
     pending = groups
     while pending:
-        U, c, ranks = fit_hyperplanes(X, pending, rng=gen, basis=basis, exact=exact)
-        released: list[int] = []
-        block = max(1, _BLOCK_ENTRIES // max(n, 1))
-        for start in range(0, len(pending), block):
-            sl = slice(start, start + block)
-            grp_b = pending[sl]
-            m, r, rb, ok = _check_block(X, grp_b, U[sl], c[sl], None, xnorm, exact, tol_factor)
-            if not allow_dependent:
-                ok = ok & (ranks[sl] == np.array([len(g) - 1 for g in grp_b]))
-            for j, grp in enumerate(grp_b):
-                if ok[j]:
-                    acc_groups.append(grp)
-                    acc_U.append(U[start + j])
-                    acc_c.append(c[start + j])
-                    acc_m.append(m[j])
-                    acc_r.append(r[j])
-                    acc_rb.append(rb[j])
-                    continue
-                kept, u, cc, mm, rr, rbb, rel, nre = _repair(
-                    X, grp, gen=gen, basis=basis, exact=exact, xnorm=xnorm, tol_factor=tol_factor, hull_dim=hull_dim,
-                    allow_dependent=allow_dependent,
-                )
-                retries_total += nre
-                if rel:
-                    shrunk += 1
-                    moved += len(rel)
-                    released.extend(rel)
-                acc_groups.append(kept)
-                acc_U.append(u)
-                acc_c.append(cc)
-                acc_m.append(mm)
-                acc_r.append(rr)
-                acc_rb.append(rbb)
-        if released:
-            rel = np.array(sorted(released), dtype=np.int64)
-            if lab is None:
-                parts = split_groups(rel.size, max_size, rng=gen)
-            else:
-                parts = split_groups(rel.size, max_size, labels=lab[rel], rng=gen)
-            pending = [rel[p] for p in parts]
-        else:
-            pending = []
+        pending = _regroup(_fit_round(st, pending, out), max_size, lab, st.gen)
+    return _slab_set(st, out, lab, len(groups))
 
-    dtype = object if exact else np.float64
-    normals = np.array(acc_U, dtype=dtype).reshape(len(acc_U), d)
-    offsets = np.array(acc_c, dtype=dtype)
-    group_labels = None if lab is None else np.array([int(lab[g[0]]) for g in acc_groups], dtype=np.int64)
+
+def _slab_set(st: _Setting, out: _Collected, labels, planned: int) -> SlabSet:
+    ar, d = st.ar, st.X.shape[1]
+    slabs = out.slabs
     return SlabSet(
-        tuple(acc_groups),
-        normals,
-        offsets,
-        np.array(acc_m, dtype=object if exact else np.float64),
-        np.array(acc_r, dtype=object if exact else np.float64),
-        np.array(acc_rb, dtype=np.float64),
-        group_labels,
+        tuple(s.members for s in slabs),
+        np.array([s.u for s in slabs], dtype=ar.dtype).reshape(len(slabs), d),
+        np.array([s.c for s in slabs], dtype=ar.dtype),
+        np.array([s.margin for s in slabs], dtype=ar.dtype),
+        np.array([s.residual for s in slabs], dtype=ar.dtype),
+        np.array([s.rounding for s in slabs], dtype=np.float64),
+        None if labels is None else np.array([int(labels[s.members[0]]) for s in slabs], dtype=np.int64),
         planned,
-        hull_dim,
-        shrunk,
-        moved,
-        retries_total,
-        exact,
+        st.hull_dim,
+        out.shrunk,
+        out.moved,
+        out.retries,
+        ar.exact,
     )

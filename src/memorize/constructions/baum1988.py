@@ -1,25 +1,26 @@
 """Baum 1988: one hidden layer of 2⌈⌈N/2⌉/d⌉ threshold units for binary labels (general position).
 
-The minority class is split into groups of at most d points; each group gets an affine hyperplane
-``a(x) = <u, x> − c`` through it and two threshold units ``H(a + ε) − H(a − ε)``, a slab that is 1
-on the group and 0 on every other point (0 < ε < margin). The output is the majority label plus
-(minority − majority) times the sum of the slabs.
+Theorem (Baum 1988): N points in general position in R^d with binary labels are memorized by one
+hidden layer of about N/d threshold units. Construction: the minority class is split into groups
+of at most d points; each group gets an affine hyperplane ``a(x) = <u, x> − c`` through it and two
+threshold units ``H(a + ε) − H(a − ε)``, a slab that is 1 on the group and 0 on every other point
+(0 < ε < margin). The output is the majority label plus (minority − majority) times the sum of the
+slabs.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
-from .. import _exact
+from .._arith import Arithmetic, arithmetic
+from .._linalg import U64
 from ..activations import step
 from ..data import Dataset, as_rng, format_indices, prepare
 from ..errors import LabelError
 from ..network import Dense, Network
 from ..registry import Architecture, register
 from ..verify import check_self
-from ._slabs import plan_group_size, build_slabs, split_groups
+from ._slabs import SlabSet, build_slabs, plan_group_size, split_groups
 
 __all__ = ["baum1988", "architecture"]
 
@@ -37,6 +38,82 @@ def architecture(n: int, dx: int, dy: int = 1, **_options) -> Architecture:
         "baum1988", dx, (w,), 1, w * dx + w + w + 1, activation="step", max_weight_bits=None,
         notes="2 threshold units per group of ≤ d minority-class points",
     )
+
+
+def _binary_data(X, y) -> Dataset:
+    """The checked data, refusing anything but one column of at most two label values."""
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise LabelError(f"y: baum1988 takes one binary label per point (shape (N,)), got shape {np.shape(y)}")
+    data = prepare(X, arr, task="regression")
+    values = np.unique(data.Y[:, 0])
+    if values.size > 2:
+        raise LabelError(
+            f"y: baum1988 needs binary labels, got {values.size} distinct values "
+            f"(first rows with a third value: {format_indices(np.nonzero(data.Y[:, 0] == values[2])[0])})"
+        )
+    return data
+
+
+def split_classes(Y: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Step 1: the majority label, the minority label and the rows P of the minority class.
+
+    Claim: |P| ≤ ⌊N/2⌋ (on a tie the smaller label is the majority); with a single label value
+    P is empty and minority = majority.
+    """
+    lab = Y[:, 0]
+    values = np.unique(lab)
+    counts = sorted(((int(np.sum(lab == v)), i, v) for i, v in enumerate(values)), key=lambda t: (-t[0], t[1]))
+    majority = float(counts[0][2])
+    minority = float(counts[1][2]) if len(counts) > 1 else majority
+    return majority, minority, np.nonzero(lab != majority)[0]
+
+
+def group_minority(ar: Arithmetic, X: np.ndarray, P: np.ndarray, gen: np.random.Generator):
+    """Step 2: the minority rows in groups of at most d points (fewer on flat data).
+
+    Claim: the groups partition P into ⌈⌈N/2⌉/d⌉ groups when P has that many points (spare groups
+    make them smaller and their margins larger), each of at most the largest size that can lie on
+    a hyperplane avoiding the others (d, or the dimension of the data's affine hull).
+    Returns the groups, the affine hull (or None) and that size.
+    """
+    n, d = X.shape
+    hull, size = plan_group_size(X, ar=ar, rng=gen)
+    if not P.size:
+        return [], hull, size
+    need = -(-P.size // size)
+    parts = split_groups(P.size, size, n_groups=max(need, min(P.size, _planned_groups(n, d))), rng=gen)
+    return [P[p] for p in parts], hull, size
+
+
+def slab_units(ar: Arithmetic, slabs: SlabSet) -> tuple[np.ndarray, np.ndarray]:
+    """Step 4: two threshold units per group, ``H(a + ε)`` and ``H(a − ε)`` with ε = γ/2.
+
+    Claim: the slab ``H(a + ε) − H(a − ε)`` is 1 on its group (|a| ≤ residual < ε) and 0 at every
+    other point (|a| ≥ γ > ε). A group that holds every point has no margin: ε = 1.
+    Returns the hidden weights (2G, d) and biases (2G,); group g owns rows 2g and 2g + 1.
+    """
+    finite, gamma = slabs.finite_margins()
+    eps = np.where(finite, ar.div(gamma, 2), 1)
+    b1 = np.empty(2 * slabs.n_groups, dtype=ar.dtype)
+    b1[0::2] = eps - slabs.offsets
+    b1[1::2] = -eps - slabs.offsets
+    return np.repeat(slabs.normals, 2, axis=0), b1
+
+
+def output_layer(ar: Arithmetic, majority: float, minority: float, n_groups: int) -> Dense:
+    """Step 5: the output ``majority + (minority − majority)·Σ_g slab_g``.
+
+    Claim: with exactly one slab equal to 1 at a minority point and none at a majority point
+    (steps 2–4), the output at every point is its label.
+    """
+    jump = ar.scalar(minority) - ar.scalar(majority)
+    W2 = np.empty((1, 2 * n_groups), dtype=ar.dtype)
+    W2[0, 0::2] = jump
+    W2[0, 1::2] = -jump
+    return Dense(W2, ar.full(1, majority))
 
 
 @register(
@@ -71,11 +148,12 @@ def baum1988(X, y, *, rng=None, exact: bool = False) -> Network:
     Notes
     -----
     Baum (1988): N points in general position in R^d with binary labels are memorized by one
-    hidden layer of about N/d threshold units. Recipe: the minority class P (|P| ≤ ⌊N/2⌋) is
-    split into ⌈⌈N/2⌉/d⌉ groups of at most d points (spare groups make them smaller and their
-    margins larger); through each group a hyperplane with margin γ = min_{x∉G}|a(x)| > 0 (general
-    position); units ``H(a + ε)`` and ``H(a − ε)`` with ε = γ/2, output weights ±(minority −
-    majority), output bias the majority label.
+    hidden layer of about N/d threshold units. Recipe (the steps are the functions of this
+    module, in order): the minority class P (|P| ≤ ⌊N/2⌋) is split into ⌈⌈N/2⌉/d⌉ groups of at
+    most d points (spare groups make them smaller and their margins larger); through each group
+    a hyperplane with margin γ = min_{x∉G}|a(x)| > 0 (general position); units ``H(a + ε)`` and
+    ``H(a − ε)`` with ε = γ/2, output weights ±(minority − majority), output bias the majority
+    label.
 
     Exactness: the threshold units output exact 0/1, so for ±1 or 0/1 labels the float64
     network is exact (error 0) as soon as every margin exceeds the rounding of a, which is
@@ -97,56 +175,17 @@ def baum1988(X, y, *, rng=None, exact: bool = False) -> Network:
     >>> memorize.verify(net, X, y).max_error
     0.0
     """
-    arr = np.asarray(y)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise LabelError(f"y: baum1988 takes one binary label per point (shape (N,)), got shape {np.shape(y)}")
-    data: Dataset = prepare(X, arr, task="regression")
-    values = np.unique(data.Y[:, 0])
-    if values.size > 2:
-        raise LabelError(
-            f"y: baum1988 needs binary labels, got {values.size} distinct values "
-            f"(first rows with a third value: {format_indices(np.nonzero(data.Y[:, 0] == values[2])[0])})"
-        )
+    data = _binary_data(X, y)
+    ar = arithmetic(exact)
     gen = as_rng(rng)
     n, d = data.X.shape
-    lab = data.Y[:, 0]
-    counts = [(int(np.sum(lab == v)), i, v) for i, v in enumerate(values)]
-    counts.sort(key=lambda t: (-t[0], t[1]))
-    majority = float(counts[0][2])
-    minority = float(counts[1][2]) if len(counts) > 1 else majority
-    P = np.nonzero(lab != majority)[0]
-
-    hull, size = plan_group_size(data.X, exact=exact, rng=gen)
-    planned = _planned_groups(n, d)
-    if P.size:
-        need = -(-P.size // size)
-        parts = split_groups(P.size, size, n_groups=max(need, min(P.size, planned)), rng=gen)
-        groups = [P[p] for p in parts]
-    else:
-        groups = []
-    slabs = build_slabs(data.X, groups, rng=gen, exact=exact, max_size=size, hull=hull, allow_dependent=True)
+    majority, minority, P = split_classes(data.Y)
+    groups, hull, size = group_minority(ar, data.X, P, gen)
+    # Step 3: a hyperplane through each group, every other point at least its margin γ > 0 away
+    slabs = build_slabs(data.X, groups, rng=gen, ar=ar, max_size=size, hull=hull, allow_dependent=True)
+    W1, b1 = slab_units(ar, slabs)
     G = slabs.n_groups
-    dt = object if exact else np.float64
-    if exact:
-        eps = np.array([1 if m == float("inf") else _exact.exact_scalar(Fraction(_exact.exact_scalar(m)) / 2) for m in slabs.margins], dtype=object)
-        Xw = _exact.to_exact_array(data.X)
-        maj, dlt = _exact.exact_scalar(majority), _exact.exact_scalar(minority) - _exact.exact_scalar(majority)
-    else:
-        marg = np.asarray(slabs.margins, dtype=np.float64)
-        eps = np.where(np.isfinite(marg), marg / 2, 1.0)
-        Xw = data.X
-        maj, dlt = majority, minority - majority
-    W1 = np.repeat(slabs.normals, 2, axis=0) if G else np.zeros((0, d), dtype=dt)
-    b1 = np.empty(2 * G, dtype=dt)
-    if G:
-        b1[0::2] = eps - slabs.offsets
-        b1[1::2] = -eps - slabs.offsets
-    W2 = np.empty((1, 2 * G), dtype=dt)
-    W2[0, 0::2] = dlt
-    W2[0, 1::2] = -dlt
-    theorem_units = 2 * planned
+    theorem_units = 2 * _planned_groups(n, d)
     meta = {
         "method": "baum1988",
         "theorem_units": theorem_units,
@@ -156,9 +195,9 @@ def baum1988(X, y, *, rng=None, exact: bool = False) -> Network:
         "n_duplicates_merged": data.n_duplicates,
         **{f"slabs_{key}": v for key, v in slabs.summary().items()},
     }
-    net = Network([Dense(W1, b1, step), Dense(W2, np.array([maj], dtype=dt))], meta)
-    out = net(Xw)
-    Y = _exact.to_exact_array(data.Y) if exact else data.Y
-    tol = 0 if exact else 4 * 2.0**-53 * max(abs(majority), abs(minority))
-    check_self(out, Y, tol, method="baum1988", index=data.index)
+    net = Network([Dense(W1, b1, step), output_layer(ar, majority, minority, G)], meta)
+    # Step 6: the claim checked at every point; the threshold units give exact 0/1, so in float64
+    # only the output's sum rounds
+    tol = ar.tol(4 * U64 * max(abs(majority), abs(minority)))
+    check_self(net(ar.asarray(data.X)), ar.asarray(data.Y), tol, method="baum1988", index=data.index)
     return net

@@ -1,26 +1,27 @@
 """Yun, Sra, Jadbabaie 2019, Corollary 4.2: one hidden layer of 4N/d_x + 4d_y ReLUs (general position).
 
-Class-pure groups of at most d_x points; through each group an affine hyperplane ``a(x) = 0`` whose
-nearest foreign point is ``γ`` away; a flat-top bump of ``t = M·a(x)`` (M ≥ 3/γ) that is exactly 1
-on the group and exactly 0 on every other point, routed to the group's class output.
+Corollary 4.2: if no d_x + 1 points lie on one affine hyperplane, a two-layer network with
+4N/d_x + 4d_y ReLU-like (2N/d_x + 2d_y hard-tanh) hidden units memorizes any one-hot labels.
+Construction: class-pure groups of at most d_x points; through each group an affine hyperplane
+``a(x) = 0`` whose nearest foreign point is ``γ`` away; a flat-top bump of ``t = M·a(x)``
+(M ≥ 3/γ) that is exactly 1 on the group and exactly 0 on every other point, routed to the
+group's class output.
 """
 
 from __future__ import annotations
 
 import math
 
-from fractions import Fraction
-
 import numpy as np
 
-from ... import _exact
+from ..._arith import Arithmetic, arithmetic
 from ...activations import Activation, get_activation
 from ...data import Dataset, as_rng, prepare
 from ...errors import ArgumentError
 from ...network import Dense, Network
 from ...registry import Architecture, PaperSize, register
 from ...verify import check_self, default_tol
-from .._slabs import plan_group_size, build_slabs, split_groups
+from .._slabs import SlabSet, build_slabs, plan_group_size, split_groups
 
 __all__ = ["yun2019_one_hidden", "architecture"]
 
@@ -63,6 +64,68 @@ def paper_size(n: int, dx: int, dy: int = 1, activation="relu", **_options) -> P
     per = 2 if activation == "hardtanh" else 4
     h = math.ceil(per * n / dx + per * dy - 1e-12)
     return PaperSize((h,), h, f"⌈{per}N/d_x + {per}d_y⌉ (Cor 4.2)")
+
+
+def class_groups(ar: Arithmetic, X: np.ndarray, labels: np.ndarray, k: int, gen: np.random.Generator):
+    """Step 1: class-pure groups of at most d_x points (fewer on flat data).
+
+    Claim: the groups partition the points, each group holds one class, and there are
+    ⌊N/d_x + d_y⌋ of them (at least Σ_c ⌈n_c/size⌉): more, smaller groups than the minimum, which
+    enlarges the margins. Returns the groups, the data's affine hull (or None) and the size.
+    """
+    n, d = X.shape
+    hull, size = plan_group_size(X, ar=ar, rng=gen)
+    n_groups = max(_planned_groups(n, d, k), _min_groups(labels, size))
+    return split_groups(n, size, n_groups=n_groups, labels=labels, rng=gen), hull, size
+
+
+def gains(ar: Arithmetic, slabs: SlabSet) -> np.ndarray:
+    """Step 3: the gain M of each group, so that t = M·a(x) has |t| ≥ 3 at every foreign point.
+
+    Claim: M·γ ≥ 3. Exact: M = 3/γ. float64: M is the power of two ≥ 4/γ: the extra 1 covers the
+    rounding of a, and a power of two makes M·u and M·c exact rescalings. M = 1 for a group
+    that holds every point.
+    """
+    finite, gamma = slabs.finite_margins()
+    if ar.exact:
+        return np.where(finite, ar.div(3, gamma), 1)
+    return np.where(finite, 2.0 ** np.ceil(np.log2(4.0 / gamma)), 1.0)
+
+
+def bump_units(ar: Arithmetic, act: Activation, slabs: SlabSet, M: np.ndarray):
+    """Step 4: per group, the units of a flat-top bump of t = M·a(x).
+
+    ReLU-like σ (slopes s₊, s₋): ``½[σ(t+3) − σ(t+1) − σ(t−1) + σ(t−3)]/(s₊ − s₋)``; hard-tanh:
+    ``½[σ_H(t+2) − σ_H(t−2)]``. Claim: the bump is 1 for |t| ≤ 1 and 0 for |t| ≥ 3 (the linear
+    part of σ cancels in the second difference), hence 1 on its group (|t| = M·|a| ≤ M·residual,
+    far below 1; t = 0 exactly in exact arithmetic) and 0 at every other point (step 3).
+    Returns the hidden weights and biases (group g owns rows per·g … per·g + per − 1) and the
+    output coefficient of each of a group's units.
+    """
+    if act.name == "hardtanh":
+        offsets, signs, half = (2, -2), (1, -1), ar.const(1, 2)
+    else:
+        offsets, signs = (3, 1, -1, -3), (1, -1, -1, 1)
+        scale = ar.const(1)
+        if act.name == "relu_like":
+            sp, sm = (ar.scalar(v) for v in act.slopes)
+            scale = ar.div(1, sp - sm)
+        half = ar.div(scale, 2)
+    W1 = np.repeat(M[:, None] * slabs.normals, len(offsets), axis=0)
+    b1 = (-M[:, None] * slabs.offsets[:, None] + ar.array(offsets)[None, :]).reshape(-1)
+    return W1, b1, ar.array([sg * half for sg in signs])
+
+
+def route_to_classes(ar: Arithmetic, group_labels: np.ndarray, coef: np.ndarray, k: int) -> Dense:
+    """Step 5: each group's bump added to its class output, no bias.
+
+    Claim: at a point of class c exactly one bump is 1, in a group of class c (steps 1–4), so the
+    output is the one-hot row of c.
+    """
+    per, G = len(coef), len(group_labels)
+    W2 = ar.zeros((k, per * G))
+    W2[np.repeat(group_labels, per), np.arange(per * G)] = np.tile(coef, G)
+    return Dense(W2, ar.zeros(k))
 
 
 @register(
@@ -118,11 +181,12 @@ def yun2019_one_hidden(
     least 2N/d_x + 2d_y (hard-tanh) or 4N/d_x + 4d_y (ReLU-like). CIFAR-10 sizes (N = 50 000,
     d_x = 3072, d_y = 10): the bound is 105.1, so 106 ReLUs; this builder uses 4·⌊26.3⌋ = 104.
 
-    Recipe: ⌊N/d_x + d_y⌋ class-pure groups of at most d_x points (more, smaller groups than the
-    minimum Σ⌈n_c/d_x⌉, which enlarges the margins); a hyperplane ``a(x) = <u, x> − c`` through
-    each group with margin ``γ = min_{x∉G}|a(x)|``; gain ``M`` (a power of two ≥ 4/γ in float64,
-    3/γ in exact mode); the bump ``½[σ(t+3) − σ(t+1) − σ(t−1) + σ(t−3)]/(s₊ − s₋)`` of ``t = M·a``
-    is 1 for |t| ≤ 1 and 0 for |t| ≥ 3. Hard-tanh: ``½[σ_H(t+2) − σ_H(t−2)]``.
+    Recipe (the steps are the functions of this module, in order): ⌊N/d_x + d_y⌋ class-pure
+    groups of at most d_x points (more, smaller groups than the minimum Σ⌈n_c/d_x⌉, which
+    enlarges the margins); a hyperplane ``a(x) = <u, x> − c`` through each group with margin
+    ``γ = min_{x∉G}|a(x)|``; gain ``M`` (a power of two ≥ 4/γ in float64, 3/γ in exact mode); the
+    bump ``½[σ(t+3) − σ(t+1) − σ(t−1) + σ(t−3)]/(s₊ − s₋)`` of ``t = M·a`` is 1 for |t| ≤ 1 and 0
+    for |t| ≥ 3 (hard-tanh: ``½[σ_H(t+2) − σ_H(t−2)]``), added to the group's class output.
 
     Degenerate data (not in general position: constant pixels, integer values, coplanar
     subsets): groups are sized by the data's affine hull, a group whose hyperplane meets another
@@ -153,48 +217,19 @@ def yun2019_one_hidden(
     """
     data: Dataset = prepare(X, y, task="classification", classes=classes)
     act = _activation(activation)
+    ar = arithmetic(exact)
     gen = as_rng(rng)
     n, d = data.X.shape
     k = data.k
-    labels = data.labels
-
-    hull, size = plan_group_size(data.X, exact=exact, rng=gen)
-    planned = _planned_groups(n, d, k)
-    groups = split_groups(n, size, n_groups=max(planned, _min_groups(labels, size)), labels=labels, rng=gen)
-    slabs = build_slabs(data.X, groups, rng=gen, exact=exact, labels=labels, max_size=size, hull=hull, allow_dependent=True)
-
-    G = slabs.n_groups
-    per = 2 if act.name == "hardtanh" else 4
-    Xw = _exact.to_exact_array(data.X) if exact else data.X
-    if exact:
-        M = np.array([1 if m == float("inf") else _exact.exact_scalar(Fraction(3) / _exact.exact_scalar(m)) for m in slabs.margins], dtype=object)
-    else:
-        marg = np.asarray(slabs.margins, dtype=np.float64)
-        M = np.where(np.isfinite(marg), 2.0 ** np.ceil(np.log2(4.0 / np.where(np.isfinite(marg), marg, 1.0))), 1.0)
-    if per == 4:
-        offs = [3, 1, -1, -3]
-        if act.name == "relu_like":
-            sp, sm = (_exact.exact_scalar(s) for s in act.slopes)
-            scale = _exact.exact_scalar(Fraction(1) / (sp - sm)) if exact else 1.0 / (float(act.slopes[0]) - float(act.slopes[1]))
-        else:
-            scale = 1
-        half = Fraction(_exact.exact_scalar(scale)) / 2 if exact else float(scale) / 2
-        coef = [half, -half, -half, half]
-    else:
-        offs = [2, -2]
-        half = _exact.exact_scalar(0.5) if exact else 0.5
-        coef = [half, -half]
-    W1 = np.repeat(M[:, None] * slabs.normals, per, axis=0)
-    b1 = np.concatenate([-M[:, None] * slabs.offsets[:, None] + np.array(offs, dtype=object if exact else float)[None, :]], axis=0).reshape(-1)
-    W2 = np.zeros((k, per * G), dtype=object if exact else np.float64)
-    if exact:
-        W2[:] = 0
-    rows = np.repeat(slabs.labels, per)
-    W2[rows, np.arange(per * G)] = np.tile(np.array(coef, dtype=object if exact else float), G)
-    b2 = np.zeros(k, dtype=object if exact else np.float64)
-    if exact:
-        b2[:] = 0
-    theorem_units = per * planned
+    groups, hull, size = class_groups(ar, data.X, data.labels, k, gen)
+    # Step 2: a hyperplane through each group, every other point at least its margin γ > 0 away
+    slabs = build_slabs(
+        data.X, groups, rng=gen, ar=ar, labels=data.labels, max_size=size, hull=hull, allow_dependent=True
+    )
+    M = gains(ar, slabs)
+    W1, b1, coef = bump_units(ar, act, slabs, M)
+    per, G = len(coef), slabs.n_groups
+    theorem_units = per * _planned_groups(n, d, k)
     meta = {
         "method": "yun2019_one_hidden",
         "activation": act.to_json(),
@@ -206,10 +241,10 @@ def yun2019_one_hidden(
         "n_duplicates_merged": data.n_duplicates,
         **{f"slabs_{key}": v for key, v in slabs.summary().items()},
     }
-    net = Network([Dense(W1, b1, act), Dense(W2, b2)], meta)
-    out = net(Xw)
-    Yt = _exact.to_exact_array(data.Y) if exact else data.Y
-    check_self(out, Yt, default_tol(1.0, exact), method="yun2019_one_hidden", index=data.index)
+    net = Network([Dense(W1, b1, act), route_to_classes(ar, slabs.labels, coef, k)], meta)
+    # Step 6: the claim checked at every point
+    out = net(ar.asarray(data.X))
+    check_self(out, ar.asarray(data.Y), default_tol(1.0, ar.exact), method="yun2019_one_hidden", index=data.index)
     return net
 
 
