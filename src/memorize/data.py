@@ -221,7 +221,8 @@ class Dataset:
     Attributes
     ----------
     X : (n, d) float64, the distinct points in order of first appearance
-    Y : (n, k) float64, their targets (one-hot rows for classification)
+    Y : (n, k) float64, their targets (one-hot rows for classification, made on first use: at
+        10⁶ points and 10³ classes they take 8 GB, which builders that read ``labels`` never pay)
     index : (n,) int, position of each kept point in the user's arrays
     n_given : int, number of rows the user passed
     classes : array or None, the class labels (classification only)
@@ -229,11 +230,23 @@ class Dataset:
     """
 
     X: np.ndarray
-    Y: np.ndarray
+    targets: np.ndarray | None
     index: np.ndarray
     n_given: int
     classes: np.ndarray | None = None
     labels: np.ndarray | None = None
+
+    @property
+    def Y(self) -> np.ndarray:
+        if self.targets is not None:
+            return self.targets
+        onehot = self.__dict__.get("_onehot")
+        if onehot is None:
+            onehot = np.zeros((self.n, len(self.classes)))
+            onehot[np.arange(self.n), self.labels] = 1.0
+            onehot = _readonly(onehot)
+            object.__setattr__(self, "_onehot", onehot)
+        return onehot
 
     @property
     def n(self) -> int:
@@ -245,7 +258,7 @@ class Dataset:
 
     @property
     def k(self) -> int:
-        return self.Y.shape[1]
+        return self.targets.shape[1] if self.targets is not None else len(self.classes)
 
     @property
     def n_duplicates(self) -> int:
@@ -274,19 +287,18 @@ def prepare(X, y, *, task: Task = "regression", classes=None) -> Dataset:
     """
     Xa = as_inputs(X)
     n = Xa.shape[0]
-    cls = codes = None
+    cls = codes = Y = None
     if task == "regression":
         Y = as_targets(y, n)
     elif task == "classification":
         cls, codes = as_class_labels(y, n, classes=classes)
-        Y = np.zeros((n, len(cls)))
-        Y[np.arange(n), codes] = 1.0
     else:
         raise ArgumentError(f"task: expected 'regression' or 'classification', got {task!r}")
     first, inverse = unique_rows(Xa)
     if first.size < n:
         rep = first[inverse]
-        conflict = np.nonzero(np.any(Y[rep] != Y, axis=1))[0]
+        differs = (codes[rep] != codes) if Y is None else np.any(Y[rep] != Y, axis=1)
+        conflict = np.nonzero(differs)[0]
         if conflict.size:
             pairs = [(int(rep[j]), int(j)) for j in conflict]
             raise DuplicateError(
@@ -294,7 +306,7 @@ def prepare(X, y, *, task: Task = "regression", classes=None) -> Dataset:
                 "no function can memorize them"
             )
     Xu = _readonly(Xa[first].copy()) if first.size < n else Xa
-    Yu = _readonly(Y[first].copy()) if first.size < n else _readonly(Y)
+    Yu = None if Y is None else (_readonly(Y[first].copy()) if first.size < n else _readonly(Y))
     labels = None if codes is None else _readonly(codes[first].copy())
     return Dataset(Xu, Yu, _readonly(first.copy()), n, cls, labels)
 

@@ -74,9 +74,12 @@ class _Unit:
 
     rq: float  # ρ·q: relative error per unit of S + |θ|
     K1: float  # ≥ K0: the κ-dependent margin of the "on" side
+    kappa_max: float = np.inf  # no off-signal, times the gain it is read with, may come near overflow
 
     @classmethod
-    def of(cls, fmt: Format, n_live: int, n_max: int) -> "_Unit":
+    def of(cls, fmt: Format, n_live: int, n_max: int, span: float = 1.0, gain: float = 1.0) -> "_Unit":
+        """The unit's constants; ``span`` bounds |t| + |θ| over the data, ``gain`` the weight its
+        off-signals are read with (the leaf gain C for level-2 cuts)."""
         acc = fmt.accumulator
         c1 = acc.u / (1 - n_max * acc.u) + 2.0**-53 / (1 - n_max * 2.0**-53)
         u_b = 2.0**-24
@@ -86,7 +89,9 @@ class _Unit:
         rho = safety * (1 + uf) / (1 - safety * uf) * 1.01  # 1 % slack for the builder's own float64
         q = c1 * n_live
         K1 = (ON + safety * tf) / (1 - safety * uf) + rho * 2 * acc.tiny * n_live
-        return cls(rho * q, K1 * 1.01)
+        # a gate or leaf sums a handful of off-signals (times gain): keep every sum 64× below overflow
+        kappa_max = float(_pow2_at_most(fmt.max / (64.0 * max(gain, 1.0) * max(span, 1e-300))))
+        return cls(rho * q, K1 * 1.01, kappa_max)
 
     def lower(self, hi_max, kappa):
         """Smallest θ with θ − ρq|θ| ≥ hi_max + K1/κ (elementwise)."""
@@ -113,24 +118,41 @@ def _pow2_at_least(v):
     return np.exp2(np.ceil(np.log2(np.maximum(v, 2.0**-1000))))
 
 
+def _pow2_at_most(v):
+    v = np.asarray(v, dtype=np.float64)
+    return np.exp2(np.floor(np.log2(np.clip(v, 2.0**-1000, 2.0**1000))))
+
+
+def placeable(unit: _Unit, hi_max, lo_min, fmt: Format) -> np.ndarray:
+    """Whether a cut fits at all: a number of the format lies in the admissible interval at the
+    largest allowed scale κ_max (elementwise)."""
+    k = unit.kappa_max
+    lo = unit.lower(np.asarray(hi_max, dtype=np.float64), k)
+    with np.errstate(invalid="ignore"):
+        return (unit.clear(hi_max, lo_min) > 0) & unit.holds(fmt.round_up(lo), hi_max, lo_min, k)
+
+
 def place_cuts(unit: _Unit, hi_max, lo_min, fmt: Format, kappa=None):
     """Thresholds θ (numbers of the format) and scales κ (powers of two) for many cuts at once.
 
     ``hi_max`` is, per cut, the largest ``t + ρqS`` below it and ``lo_min`` the smallest
-    ``t − ρqS`` above it. Without ``kappa``, κ is the smallest power of two that leaves half the
-    clear gap free, doubled while the format's grid misses the admissible interval; with
-    ``kappa`` (a shared scale) only θ is chosen. Returns ``(theta, kappa, ok)``.
+    ``t − ρqS`` above it. Without ``kappa``, κ starts at the smallest power of two that leaves
+    half the clear gap free and doubles (up to κ_max) while no number of the format lies in the
+    admissible interval; θ is the format's number nearest the interval's middle, or the first one
+    in it. With ``kappa`` (a shared scale) only θ is chosen. Returns ``(theta, kappa, ok)``.
     """
     hi_max = np.asarray(hi_max, dtype=np.float64)
     lo_min = np.asarray(lo_min, dtype=np.float64)
     clear = unit.clear(hi_max, lo_min)
     ok = clear > 0
     fixed = kappa is not None
-    k = (np.broadcast_to(np.asarray(kappa, dtype=np.float64), hi_max.shape).copy() if fixed
-         else _pow2_at_least(4 * unit.K1 / np.where(ok, clear, 1.0)))
+    if fixed:
+        k = np.broadcast_to(np.asarray(kappa, dtype=np.float64), hi_max.shape).copy()
+    else:
+        k = np.minimum(_pow2_at_least(4 * unit.K1 / np.where(ok, clear, 1.0)), unit.kappa_max)
     theta = np.full(hi_max.shape, np.nan)
     done = ~ok
-    for _ in range(1 if fixed else 12):
+    while True:
         todo = ~done
         if not todo.any():
             break
@@ -139,14 +161,17 @@ def place_cuts(unit: _Unit, hi_max, lo_min, fmt: Format, kappa=None):
         good = unit.holds(mid, hi_max[todo], lo_min[todo], k[todo])
         alt = fmt.round_up(lo)
         alt_good = unit.holds(alt, hi_max[todo], lo_min[todo], k[todo])
-        pick = np.where(good, mid, alt)
         got = good | alt_good
         idx = np.flatnonzero(todo)
-        theta[idx[got]] = pick[got]
+        theta[idx[got]] = np.where(good, mid, alt)[got]
         done[idx[got]] = True
-        if not fixed:
-            k[idx[~got]] *= 2
-    return theta, k, ok & done & np.isfinite(theta)
+        if fixed:
+            break
+        grow = idx[~got]
+        at_cap = k[grow] >= unit.kappa_max
+        done[grow[at_cap]] = True  # gives up: no number of the format fits
+        k[grow[~at_cap]] = np.minimum(k[grow[~at_cap]] * 2, unit.kappa_max)
+    return theta, k, ok & np.isfinite(theta)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,9 +192,24 @@ def _draw_direction(d: int, nnz: int, fmt: Format, rng: np.random.Generator) -> 
     return w
 
 
-def _projection(Xh: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """t = X̂w and S = |X̂||w| (the dot product's absolute sum), float64."""
-    return Xh @ w, np.abs(Xh) @ np.abs(w)
+class Points:
+    """The rounded points with their absolute values (kept: every projection needs both)."""
+
+    def __init__(self, X: np.ndarray):
+        self.X = X
+        self.absX = np.abs(X)
+
+    @property
+    def shape(self):
+        return self.X.shape
+
+    def project(self, w: np.ndarray, rows=None) -> tuple[np.ndarray, np.ndarray]:
+        """t = X̂w and S = |X̂||w| (the dot product's absolute sum), float64, for ``rows`` or all."""
+        nz = np.flatnonzero(w)
+        X, A = (self.X, self.absX) if rows is None else (self.X[rows], self.absX[rows])
+        if len(nz) * 2 < len(w):  # a sparse direction reads only its columns
+            return X[:, nz] @ w[nz], A[:, nz] @ np.abs(w[nz])
+        return X @ w, A @ np.abs(w)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,13 +223,14 @@ def round_inputs(data: Dataset, keys: np.ndarray, fmt: Format) -> tuple[np.ndarr
     this format can tell them apart. Returns ``(X̂, rows)`` where ``rows[i]`` is the row of point i.
     """
     with np.errstate(over="ignore"):
-        Xh = fmt.round(data.X)
-    bad = np.flatnonzero(~np.all(np.isfinite(Xh), axis=1))
-    if bad.size:
+        Xh = fmt.round(data.X) if fmt.name != "float64" else data.X
+    bad = np.flatnonzero(~np.isfinite(Xh @ np.ones(Xh.shape[1]))) if fmt.name != "float64" else []
+    if len(bad):
         raise AssumptionError(
             f"X: rows {format_indices(data.index[bad])} overflow {fmt.name} (largest finite {fmt.max:.4g})"
         )
-    Xh += 0.0  # -0.0 -> 0.0
+    if fmt.name != "float64":
+        Xh += 0.0  # -0.0 -> 0.0 (float64 data were folded by prepare)
     first, inverse = unique_rows(Xh)
     if first.size < Xh.shape[0]:
         clash = np.flatnonzero(keys != keys[first[inverse]])
@@ -199,7 +240,7 @@ def round_inputs(data: Dataset, keys: np.ndarray, fmt: Format) -> tuple[np.ndarr
                 f"X: points with different labels become identical when rounded to {fmt.name}, at index "
                 f"pairs {format_indices(pairs)}; no network evaluated in {fmt.name} can separate them"
             )
-    return Xh[first], inverse
+    return (Xh[first] if first.size < Xh.shape[0] else Xh), inverse
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,7 +286,7 @@ def _cut_direction(t, S, n_slabs: int, unit: _Unit, fmt: Format):
     """
     n = len(t)
     order, P, Q = _sorted_bounds(t, S, unit)
-    clear = unit.clear(P[:-1], Q[1:])
+    clear = np.where(placeable(unit, P[:-1], Q[1:], fmt), unit.clear(P[:-1], Q[1:]), -np.inf)
     half = max(1, n // (4 * n_slabs))
     q = (np.arange(1, n_slabs) * n) // n_slabs - 1
     lo = np.maximum(0, q - half)
@@ -260,7 +301,12 @@ def _cut_direction(t, S, n_slabs: int, unit: _Unit, fmt: Format):
     return theta, kappa, float(np.min(clear[j])) / max(spread, 1e-300)
 
 
-def plan_cells(Xh: np.ndarray, fmt: Format, n_cells: int, rng: np.random.Generator, n_max: int,
+def _span(t: np.ndarray, S: np.ndarray) -> float:
+    """A bound of |t| + |θ| over the data for any threshold inside the data's range."""
+    return 2.0 * float(np.max(S, initial=0.0)) + 1e-300
+
+
+def plan_cells(pts: Points, fmt: Format, n_cells: int, rng: np.random.Generator, n_max: int,
                candidates: int = 2) -> Level1:
     """Step 2: a grid of slabs along G directions whose cuts every point clears.
 
@@ -269,7 +315,7 @@ def plan_cells(Xh: np.ndarray, fmt: Format, n_cells: int, rng: np.random.Generat
     worst-case rounding of every point, checked over all points). The occupied cells of the grid
     are the cells.
     """
-    n, d = Xh.shape
+    n, d = pts.shape
     if n_cells <= 1:
         return Level1([], [], [], [[]], np.zeros(n, dtype=np.int64))
     G = 1 if n_cells <= 16 else 2
@@ -280,8 +326,8 @@ def plan_cells(Xh: np.ndarray, fmt: Format, n_cells: int, rng: np.random.Generat
         for c in range(candidates):
             nnz = d if c % 2 else min(d, 8)
             w = _draw_direction(d, nnz, fmt, rng)
-            unit = _Unit.of(fmt, int(np.count_nonzero(w)) + 1, n_max)
-            t, S = _projection(Xh, w)
+            t, S = pts.project(w)
+            unit = _Unit.of(fmt, int(np.count_nonzero(w)) + 1, n_max, _span(t, S))
             got = _cut_direction(t, S, per, unit, fmt)
             if got is not None and (best is None or got[2] > best[0]):
                 best = (got[2], w, got[0], got[1], t)
@@ -292,7 +338,11 @@ def plan_cells(Xh: np.ndarray, fmt: Format, n_cells: int, rng: np.random.Generat
             )
         grid.append(best[1:])
     slab = np.stack([np.searchsorted(theta, t) for _, theta, _, t in grid], axis=1)
-    cells, cell_of = np.unique(slab, axis=0, return_inverse=True)
+    key = np.zeros(n, dtype=np.int64)
+    for g in range(G):  # one integer per grid cell (unique on rows is far slower)
+        key = key * (len(grid[g][1]) + 1) + slab[:, g]
+    _, first_of, cell_of = np.unique(key, return_index=True, return_inverse=True)
+    cells = slab[first_of]
     ws, thetas, kappas, first = [], [], [], []
     for w, theta, kappa, _ in grid:
         first.append(len(thetas))
@@ -311,31 +361,51 @@ def plan_cells(Xh: np.ndarray, fmt: Format, n_cells: int, rng: np.random.Generat
     return Level1(ws, thetas, kappas, bounds, cell_of.ravel().astype(np.int64))
 
 
-def split_cells(Xh: np.ndarray, level1: Level1, bad_cells: np.ndarray, fmt: Format, rng: np.random.Generator,
-                n_max: int, tries: int = 4) -> int:
-    """Step 3b: cut each cell that has a conflict in two along a new direction (in place).
+def _cut_between(t: np.ndarray, S: np.ndarray, p: int, q: int, unit: _Unit, fmt: Format):
+    """A cut along t that every point clears and that puts points p and q on different sides,
+    as near the median as possible. Returns ``(θ, κ)`` or None."""
+    n = len(t)
+    order, P, Q = _sorted_bounds(t, S, unit)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    lo, hi = sorted((int(rank[p]), int(rank[q])))
+    if lo == hi:
+        return None
+    j = np.arange(lo, hi)  # the gaps between p and q
+    fits = placeable(unit, P[j], Q[j + 1], fmt)
+    if not fits.any():
+        return None
+    j = j[fits]
+    pick = j[np.argmin(np.abs(j - (n - 1) / 2))]
+    theta, kappa, ok = place_cuts(unit, P[pick:pick + 1], Q[pick + 1:pick + 2], fmt)
+    return (float(theta[0]), float(kappa[0])) if ok[0] else None
 
-    Claim: the new cut is certain (0 on one side, ≥ ON on the other) for every point of the cell
-    it splits, so the two halves are cells like the others; points outside the cell are kept out
-    of both halves by the cell's own bounds. The cut is the clearest gap near the cell's median,
-    which halves the cell and with it the chance of a close pair. Returns the cells split.
+
+def split_cells(pts: Points, level1: Level1, conflicts: dict, fmt: Format, rng: np.random.Generator,
+                n_max: int, tries: int = 4) -> int:
+    """Step 3b: cut each cell with a conflict in two, between the two points of the conflict (in place).
+
+    ``conflicts`` maps a cell to a pair of its points that no level-2 cut can separate. Claim: the
+    new cut, along a fresh direction, is certain (0 on one side, ≥ ON on the other) for every
+    point of the cell, so the two halves are cells like the others, and the pair now lies in two
+    cells; points outside the cell are kept out of both halves by the cell's own bounds. Returns
+    the number of cells split.
     """
-    n, d = Xh.shape
+    n, d = pts.shape
     split = 0
     order = np.argsort(level1.cell_of, kind="stable")
     starts = np.searchsorted(level1.cell_of[order], np.arange(level1.n_cells + 1))
-    for c in bad_cells:
+    for c, (p, q) in conflicts.items():
         members = order[starts[c]:starts[c + 1]]
-        if len(members) < 2:
-            continue
+        ip, iq = int(np.flatnonzero(members == p)[0]), int(np.flatnonzero(members == q)[0])
         for _ in range(tries):
             w = _draw_direction(d, min(d, 8), fmt, rng)
-            unit = _Unit.of(fmt, int(np.count_nonzero(w)) + 1, n_max)
-            t, S = _projection(Xh[members], w)
-            got = _cut_direction(t, S, 2, unit, fmt)
+            t, S = pts.project(w, members)
+            unit = _Unit.of(fmt, int(np.count_nonzero(w)) + 1, n_max, _span(t, S))
+            got = _cut_between(t, S, ip, iq, unit, fmt)
             if got is None:
                 continue
-            theta, kappa = float(got[0][0]), float(got[1][0])
+            theta, kappa = got
             level1.w.append(w)
             level1.theta.append(theta)
             level1.kappa.append(kappa)
@@ -361,6 +431,7 @@ class _Leaves:
     boundary: np.ndarray  # positions j (in sorted order) with a cut between j and j + 1
     ok_cell: np.ndarray  # per cell: every boundary admissible
     n_leaves: np.ndarray  # per cell
+    conflicts: dict  # a cell with an inadmissible boundary -> the two points beside it
 
 
 def _segment_running(values: np.ndarray, seg: np.ndarray, n_seg: int, suffix: bool) -> np.ndarray:
@@ -380,10 +451,17 @@ def _segment_running(values: np.ndarray, seg: np.ndarray, n_seg: int, suffix: bo
     return acc[seg, pos]
 
 
-def _leaves_along(Xh, cell_of, keys, n_cells, w, unit: _Unit) -> _Leaves:
-    """Sort every cell along ``w`` and test every boundary between runs of different keys."""
-    t, S = _projection(Xh, w)
-    order = np.lexsort((t, cell_of))
+def _leaves_along(pts: Points, cell_of, keys, n_cells, w, fmt: Format, n_max: int, gain: float, sub=None):
+    """Sort every cell along ``w`` and test every boundary between runs of different keys.
+
+    ``sub`` restricts the sort to some points (the cells still to cover); the cut unit's scale
+    limit is still set by all points, whose off-signals the network computes too. Returns the
+    leaves and the cut unit (whose off-signals the leaves read with weight ``gain``).
+    """
+    t, S = pts.project(w)
+    unit = _Unit.of(fmt, int(np.count_nonzero(w)) + 1, n_max, _span(t, S), gain)
+    pts = np.arange(len(t)) if sub is None else sub
+    order = pts[np.lexsort((t[pts], cell_of[pts]))]
     seg = cell_of[order]
     ts = t[order]
     margin = unit.rq * S[order]
@@ -392,51 +470,52 @@ def _leaves_along(Xh, cell_of, keys, n_cells, w, unit: _Unit) -> _Leaves:
     ks = keys[order]
     same_cell = seg[1:] == seg[:-1]
     boundary = np.flatnonzero(same_cell & (ks[1:] != ks[:-1]))
-    clear = unit.clear(P[boundary], Q[boundary + 1])
-    ok = np.ones(n_cells, dtype=bool)
-    ok[np.unique(seg[boundary[~(clear > 0)]])] = False
+    fits = placeable(unit, P[boundary], Q[boundary + 1], fmt)
+    ok = np.zeros(n_cells, dtype=bool) if sub is not None else np.ones(n_cells, dtype=bool)
+    ok[np.unique(seg)] = True
+    bad = boundary[~fits]
+    ok[seg[bad]] = False
+    conflicts = {int(seg[j]): (int(order[j]), int(order[j + 1])) for j in bad[::-1]}
     n_leaves = np.bincount(seg[boundary], minlength=n_cells) + 1
-    return _Leaves(w, order, ts, P, Q, boundary, ok, n_leaves)
+    return _Leaves(w, order, ts, P, Q, boundary, ok, n_leaves, conflicts), unit
 
 
-def _candidate(Xh, level1, keys, fmt, rng, n_max, nnz):
-    w = _draw_direction(Xh.shape[1], nnz, fmt, rng)
-    unit = _Unit.of(fmt, int(np.count_nonzero(w)) + 1, n_max)
-    return _leaves_along(Xh, level1.cell_of, keys, level1.n_cells, w, unit), unit
+def _candidate(pts: Points, level1, keys, fmt, rng, n_max, nnz, gain, sub=None):
+    w = _draw_direction(pts.shape[1], nnz, fmt, rng)
+    return _leaves_along(pts, level1.cell_of, keys, level1.n_cells, w, fmt, n_max, gain, sub)
 
 
-def plan_leaves(Xh: np.ndarray, level1: Level1, keys: np.ndarray, fmt: Format, rng: np.random.Generator,
-                n_max: int, max_directions: int = 16, max_splits: int = 6):
+def plan_leaves(pts: Points, level1: Level1, keys: np.ndarray, fmt: Format, rng: np.random.Generator,
+                n_max: int, gain: float, max_directions: int = 16, max_splits: int = 8):
     """Step 3: shared directions v_r; in every cell, cuts between runs of equal labels along one of them.
 
     Claim: each cell has a direction along which every boundary between two runs of different
     labels is a gap that every point of the cell clears (as in step 2, but per cell: the threshold
-    of a cut depends on the cell). The best of a few sparse candidates serves most cells; a cell
-    with a close pair of different labels along it is split in two (step 3b) and tested again;
-    cells that still conflict get further directions, each covering the most cells left.
+    of a cut depends on the cell). The better of two sparse candidates serves most cells; a cell
+    with a close pair of different labels along it is split between the pair (step 3b) and tested
+    again; cells that still conflict get further directions, each covering the most cells left.
     Returns the chosen ``(leaves, unit)`` per direction and each cell's direction.
     """
-    n, d = Xh.shape
-    cands = [_candidate(Xh, level1, keys, fmt, rng, n_max, nnz) for nnz in (min(d, 8), min(d, 4))]
-    first, unit = max(cands, key=lambda lu: int(np.count_nonzero(lu[0].ok_cell)))
-    w = first.w
+    n, d = pts.shape
+    cands = [_candidate(pts, level1, keys, fmt, rng, n_max, min(d, 8), gain)]
+    first, unit = cands[0]
     for _ in range(max_splits):
-        bad = np.flatnonzero(~first.ok_cell)
-        if bad.size == 0 or split_cells(Xh, level1, bad, fmt, rng, n_max) == 0:
+        if not first.conflicts or split_cells(pts, level1, first.conflicts, fmt, rng, n_max) == 0:
             break
-        first = _leaves_along(Xh, level1.cell_of, keys, level1.n_cells, w, unit)
+        first, unit = _leaves_along(pts, level1.cell_of, keys, level1.n_cells, first.w, fmt, n_max, gain)
     chosen = [(first, unit)]
     group = np.where(first.ok_cell, 0, -1)
     tried = len(cands)
     while (group < 0).any() and tried < max_directions:
-        batch = [_candidate(Xh, level1, keys, fmt, rng, n_max, d if c % 2 else min(d, 8)) for c in range(4)]
-        tried += len(batch)
         todo = group < 0
+        sub = np.flatnonzero(todo[level1.cell_of])
+        batch = [_candidate(pts, level1, keys, fmt, rng, n_max, d if c % 2 else min(d, 8), gain, sub) for c in range(4)]
+        tried += len(batch)
         leaves, unit = max(batch, key=lambda lu: (int(np.count_nonzero(lu[0].ok_cell & todo)),
                                                   -int(lu[0].n_leaves[todo & lu[0].ok_cell].max(initial=0))))
-        gain = leaves.ok_cell & todo
-        if gain.any():
-            group[gain] = len(chosen)
+        gain_cells = leaves.ok_cell & todo
+        if gain_cells.any():
+            group[gain_cells] = len(chosen)
             chosen.append((leaves, unit))
     if (group < 0).any():
         bad = np.flatnonzero(group < 0)
@@ -452,7 +531,7 @@ def plan_leaves(Xh: np.ndarray, level1: Level1, keys: np.ndarray, fmt: Format, r
 # ---------------------------------------------------------------------------------------------
 # Step 4: thresholds of the level-2 cuts, cell by cell
 # ---------------------------------------------------------------------------------------------
-def level2_thresholds(chosen, group: np.ndarray, cell_of: np.ndarray, n_cells: int, fmt: Format):
+def level2_thresholds(pts: Points, chosen, group: np.ndarray, cell_of: np.ndarray, n_cells: int, fmt: Format):
     """Step 4: for every direction r and cut slot j, one κ_{r,j} and a threshold per cell.
 
     Claim: with the shared κ_{r,j} (the largest any cell needs) every cell's threshold lies in its
@@ -473,10 +552,10 @@ def level2_thresholds(chosen, group: np.ndarray, cell_of: np.ndarray, n_cells: i
             raise ConstructionError("float_safe: a checked cut could not be placed; this is a bug in memorize")
         kappa = np.ones(max(J - 1, 0))
         np.maximum.at(kappa, slot, need)
-        # unused slots: a threshold above every point of the cell
-        last = np.r_[np.flatnonzero(seg[1:] != seg[:-1]), len(seg) - 1]
-        cell_max = np.zeros(n_cells)
-        cell_max[seg[last]] = lv.P[last]
+        # unused slots: a threshold above every point of the cell (every cell: lv may hold a subset)
+        t, S = pts.project(lv.w)
+        cell_max = np.full(n_cells, -np.inf)
+        np.maximum.at(cell_max, cell_of, t + unit.rq * S)
         theta = np.empty((max(J - 1, 0), n_cells))
         if J > 1:
             th = fmt.round_up(unit.lower(cell_max[None, :], kappa[:, None]))
@@ -622,7 +701,7 @@ def _sizes(n: int, n_cells) -> int:
 
 # certify in full when it costs at most this many multiply-adds; beyond, a random sample
 _FULL_CHECK = 4e9
-_SAMPLE = 1024
+_SAMPLE = 256
 
 
 def _route(data: Dataset, keys: np.ndarray, values: np.ndarray, fmt: Format, n_cells, rng, classification: bool):
@@ -634,16 +713,17 @@ def _route(data: Dataset, keys: np.ndarray, values: np.ndarray, fmt: Format, n_c
     keys_h, values_h = keys[first], values[first]
     B_target = _sizes(n, n_cells)
     n_max = 4 * (B_target + 2 * d + 2)
-    level1 = plan_cells(Xh, fmt, B_target, rng, n_max)
-    chosen, group = plan_leaves(Xh, level1, keys_h, fmt, rng, n_max)
+    C = float(2.0 ** math.ceil(math.log2(max(1.0, float(np.max(np.abs(values_h)))))))
+    pts = Points(Xh)
+    level1 = plan_cells(pts, fmt, B_target, rng, n_max)
+    chosen, group = plan_leaves(pts, level1, keys_h, fmt, rng, n_max, C)
     B = level1.n_cells
     cell_of = level1.cell_of
-    cuts2 = level2_thresholds(chosen, group, cell_of, B, fmt)
+    cuts2 = level2_thresholds(pts, chosen, group, cell_of, B, fmt)
     tables, _ = leaf_values(chosen, group, cell_of, B, values_h, [J for (_, _, J) in cuts2])
     W1, b1 = _level1_layer(d, level1)
     W2, b2 = _cell_layer(d, level1, W1.shape[0])
     W3, b3, n_cut_rows, index = _level2_layer(d, B, chosen, cuts2, tables, classification)
-    C = float(2.0 ** math.ceil(math.log2(max(1.0, float(np.max(np.abs(values_h)))))))
     W4, b4 = _leaf_layer(cuts2, index, n_cut_rows, W3.shape[0], C)
     layers = [Dense(W1, b1, relu), Dense(W2, b2, relu), Dense(W3, b3, relu)]
     info = {
@@ -761,7 +841,7 @@ def float_safe_classifier(X, y, *, dtype="float32", classes=None, cells=None, rn
         Five hidden ReLU layers (cuts, cells, per-cell cuts and values, leaves, decoder) and C
         outputs. ``meta["certificate"]`` says in which format the builder certified it and on how
         many points (all of them when that costs at most a few seconds, else a random sample of
-        1024: certify the rest with :func:`memorize.certify`).
+        256: certify the rest with :func:`memorize.certify`).
 
     Notes
     -----

@@ -10,7 +10,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import lfilter
 
 from .._arith import Arithmetic, arithmetic
 from .._linalg import EPS64, U64
@@ -201,6 +200,8 @@ def _slopes(ar: Arithmetic, z, b1, Y, theta):
         for i in range(1, len(m)):  # a linear recurrence: exact mode only, small N
             s[i] = m[i] / (1 - th) - r * s[i - 1]
         return s
+    from scipy.signal import lfilter  # imported here: scipy.signal takes ~1 s to import
+
     r = theta / (1.0 - theta)
     s = np.empty_like(m)
     s[0] = m[0]
