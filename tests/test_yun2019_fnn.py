@@ -349,7 +349,9 @@ def test_classifier_thin_margin_is_recorded_or_refused(monkeypatch):
     m = fnn.yun2019_classifier(X, y, require_float64_exact=True).meta
     assert m["float64_exact_guaranteed"] and m["directions_tried"] == 16  # wide margin: no refit
     # pretend the estimate were 1e15 times less reliable: the same margin is now too thin
-    monkeypatch.setattr(fnn, "_FLOAT64_SAFETY", 1e15)
+    from memorize.constructions.yun2019 import classifier
+
+    monkeypatch.setattr(classifier, "_FLOAT64_SAFETY", 1e15)
     net = fnn.yun2019_classifier(X, y)
     assert net.meta["float64_exact_guaranteed"] is False
     # a thin margin makes the default refit on 48 directions, a superset of the first 16
