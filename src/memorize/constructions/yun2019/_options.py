@@ -8,11 +8,10 @@ Activation, widths, the core's options (``strategy``, ``eta``, ``mu``, ``n_direc
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 
-from ... import _exact
+from ..._arith import Arithmetic
 from ...activations import Activation, get_activation
 from ...data import Dataset, format_indices
 from ...errors import ArgumentError, ArgumentTypeError, LabelError
@@ -65,7 +64,8 @@ def num_params(dims) -> int:
     return int(sum(dims[i] * dims[i + 1] + dims[i + 1] for i in range(len(dims) - 1)))
 
 
-def check_common(V_default, mu, eta, strategy, n_directions, n, exact):
+def check_common(ar: Arithmetic, mu, eta, strategy, n_directions) -> tuple[int, object]:
+    """The core's options checked; returns ``n_directions`` (default 16) and μ in ``ar``."""
     if strategy != "auto" and strategy not in _core.STRATEGIES:
         raise ArgumentError(f"strategy: expected 'auto' or one of {_core.STRATEGIES}, got {strategy!r}")
     if not (0 < float(eta) < 1):
@@ -76,12 +76,11 @@ def check_common(V_default, mu, eta, strategy, n_directions, n, exact):
         n_directions = 16
     if isinstance(n_directions, bool) or not isinstance(n_directions, (int, np.integer)) or n_directions < 1:
         raise ArgumentError(f"n_directions: expected a positive integer, got {n_directions!r}")
-    mu_x = _exact.exact_scalar(Fraction(mu).limit_denominator(1 << 20)) if exact else float(mu)
-    return int(n_directions), mu_x
+    return int(n_directions), ar.rational(mu, 1 << 20)
 
 
-def output_gain(data: Dataset, rescale: bool, exact: bool, theorem: str):
-    """The core's output gain V = 2·max(1, max|y|) (exact in exact mode).
+def output_gain(ar: Arithmetic, data: Dataset, rescale: bool, theorem: str):
+    """The core's output gain V = 2·max(1, max|y|) with ``rescale``, else 2 (in ``ar``).
 
     The theorems assume labels in [−1, 1] (V = 2); larger labels are refused unless the user asks
     for ``rescale``, which scales the output layer instead of the labels.
@@ -93,9 +92,7 @@ def output_gain(data: Dataset, rescale: bool, exact: bool, theorem: str):
             f"y: {theorem} needs labels in [-1, 1]; rows {format_indices(data.index[bad])} are outside "
             "(pass rescale=True to scale the output layer by max|y|)"
         )
-    if exact:
-        return 2 * (max([1] + [abs(v) for v in _exact.to_exact_array(data.Y).flat]) if rescale else 1)
-    return 2.0 * max(1.0, ymax) if rescale else 2.0
+    return 2 * max(ar.const(1), ar.max(np.abs(ar.array(data.Y)))) if rescale else ar.const(2)
 
 
 def n_trials_of(n_trials, n: int, n_dir: int) -> int:

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ... import _exact
+from ..._arith import Arithmetic, arithmetic
 from ...activations import Activation, hardtanh, identity
 from ...data import Dataset, as_rng, prepare
 from ...errors import CapacityError, ConstructionError
@@ -30,7 +30,14 @@ __all__ = [
 
 
 def classifier_condition(d1: int, d2: int, d3: int, n: int, classes: int, activation="relu") -> bool:
-    """Proposition 3.2's width condition (hard-tanh or ReLU-like)."""
+    """Proposition 3.2's width condition: 4⌊d1/2⌋⌊d2/2⌋ ≥ N and d3 ≥ 2C (hard-tanh), 4⌊d1/4⌋⌊d2/4⌋ ≥ N
+    and d3 ≥ 4C (ReLU-like).
+
+    Examples
+    --------
+    >>> classifier_condition(32, 28, 20, 200, 5), classifier_condition(32, 28, 19, 200, 5)
+    (True, False)
+    """
     f = factor(check_activation(activation))
     return 4 * (d1 // (2 * f)) * (d2 // (2 * f)) >= n and d3 >= 2 * f * classes
 
@@ -52,7 +59,13 @@ def _classifier_widths(n: int, C: int, act: Activation, widths) -> tuple[int, in
 
 
 def classifier_paper_size(n: int, dx: int, dy: int = 2, activation="relu", **_options) -> PaperSize:
-    """Proposition 3.2's statement with d1 = d2: 4⌊d1/4⌋⌊d2/4⌋ ≥ N, d3 = 4d_y (ReLU-like)."""
+    """Proposition 3.2's statement with d1 = d2: 4⌊d1/4⌋⌊d2/4⌋ ≥ N, d3 = 4d_y (ReLU-like).
+
+    Examples
+    --------
+    >>> classifier_paper_size(10**6, 64, 1000).widths
+    (2000, 2000, 4000)
+    """
     per = 2 if activation == "hardtanh" else 4
     d1, d2 = balanced_pair(n, per, per)
     d3 = per * dy
@@ -61,7 +74,13 @@ def classifier_paper_size(n: int, dx: int, dy: int = 2, activation="relu", **_op
 
 
 def classifier_architecture(n: int, dx: int, dy: int = 2, *, widths=None, activation="relu", **_options) -> Architecture:
-    """The network :func:`yun2019_classifier` builds for ``n`` distinct points in ``dy`` classes."""
+    """The network :func:`yun2019_classifier` builds for ``n`` distinct points in ``dy`` classes.
+
+    Examples
+    --------
+    >>> classifier_architecture(200, 4, 5).widths
+    (32, 28, 20)
+    """
     act = check_activation(activation)
     d1, d2, d3 = _classifier_widths(n, dy, act, widths)
     return Architecture(
@@ -72,11 +91,20 @@ def classifier_architecture(n: int, dx: int, dy: int = 2, *, widths=None, activa
     )
 
 
-def class_codes(C: int, exact: bool, half_range: int = 1):
-    """Dyadic class codes ρ_c = (c − (C−1)/2)·Δ in [−h + Δ, h − Δ], Δ the largest power of 2 ≤ 2h/(C+1).
+def class_codes(ar: Arithmetic, C: int, half_range: int = 1):
+    """Step 1: dyadic class codes ρ_c = (c − (C−1)/2)·Δ in [−h + Δ, h − Δ] (h = ``half_range``).
 
-    Dyadic codes and a power-of-two gain M = 4/Δ make every decoder bias an integer, so the
+    Δ is the largest power of 2 ≤ 2h/(C+1). Claim: the codes are Δ apart and at least Δ inside
+    ±h. Dyadic codes and a power-of-two gain M = 16/Δ make every decoder bias an integer, so the
     ReLU decoder's saturated pairs cancel exactly in float64 (see docs/yun2019_classifier.md).
+    Returns ``(codes, Δ)`` in ``ar``.
+
+    Examples
+    --------
+    >>> from memorize._arith import EXACT
+    >>> rho, delta = class_codes(EXACT, 3)
+    >>> [str(r) for r in rho], str(delta)
+    (['-1/2', '0', '1/2'], '1/2')
     """
     if C <= 1:
         delta = Fraction(half_range)
@@ -91,9 +119,7 @@ def class_codes(C: int, exact: bool, half_range: int = 1):
             e += 1
         delta = Fraction(2) ** e
     rho = [(Fraction(c) - Fraction(C - 1, 2)) * delta for c in range(C)]
-    if exact:
-        return [_exact.exact_scalar(r) for r in rho], _exact.exact_scalar(delta)
-    return [float(r) for r in rho], float(delta)
+    return [ar.scalar(r) for r in rho], ar.scalar(delta)
 
 
 @register(
@@ -175,7 +201,9 @@ def yun2019_classifier(
     M = 4/Δ, β = 2; we take M = 16/Δ, β = 8 (same widths), so the one-hot output is exact
     whenever the core's float64 error is below 7Δ/16 instead of Δ/4. The codes are dyadic and
     M a power of two, so in a ReLU network every decoder bias is an integer and the saturated
-    pairs cancel exactly in float64: the output is exactly 0 or 1.
+    pairs cancel exactly in float64: the output is exactly 0 or 1. The steps are the functions
+    of this module, in order (``class_codes``, ``fit_codes``, ``code_decoder``,
+    ``float64_guarantee``).
 
     References
     ----------
@@ -195,68 +223,31 @@ def yun2019_classifier(
     """
     act = check_activation(activation)
     data: Dataset = prepare(X, y, task="classification", classes=classes)
-    n, d = data.X.shape
+    ar = arithmetic(exact)
+    n = data.X.shape[0]
     C = data.k
-    n_dir, mu_x = check_common(2, mu, eta, strategy, n_directions, n, exact)
+    n_dir, mu_x = check_common(ar, mu, eta, strategy, n_directions)
     d1, d2, d3 = _classifier_widths(n, C, act, widths)
     f = factor(act)
-    d1h, d2h = d1 // f, d2 // f
-    K = 2 * (d2h // 2)
     # codes fill the owners' whole linear range |τ| = |ρ|/V ≤ 1: twice the spacing of codes in
     # [−1, 1] for levels only (1 + μ + 1)/(1 + μ + ½) ≈ 1.3 times larger
-    rho, delta = class_codes(C, exact, half_range=2)
+    rho, delta = class_codes(ar, C, half_range=2)
+    codes = ar.array(rho)[data.labels][:, None]
     # Bump half-width β = MΔ/2 = 8: exactly 1 for M|r − ρ_c| ≤ 7, exactly 0 for ≥ 9, so the core
     # may err by up to 7/M = 7Δ/16 (the paper's M = 4/Δ, β = 2 allows Δ/4).
-    if exact:
-        codes = np.array(rho, dtype=object)[data.labels][:, None]
-        V, M = 2, _exact.exact_scalar(16 / Fraction(delta))
-    else:
-        codes = np.array(rho)[data.labels][:, None]
-        V, M = 2.0, 16.0 / delta
-    beta = M * delta / 2
-    tol_code = 7 * delta / 16
-    gen = as_rng(rng)
-    gen_again = copy.deepcopy(gen)  # an escalation redraws the same first directions, then more
-
-    def fit(nd):
-        return _build.build_core(
-            data.X, codes, n_win_max=d1h, K=K, act=act, V=V, mu=mu_x, eta=eta, strategy=strategy,
-            n_dir=nd, rng=gen if nd == n_dir else gen_again, exact=exact, refit=refit,
-            final_widths=(d1, d2, d3), d_out=C, method="yun2019_classifier",
-            n_trials=n_trials_of(n_trials if nd == n_dir else None, n, nd),
-        )
-
-    core = fit(n_dir)
-    directions = n_dir
-    if (n_directions is None and not exact and n_dir < _ESCALATE_DIRECTIONS
-            and _FLOAT64_SAFETY * core.info["predicted_error"] > tol_code):
-        # thin float64 margin: the error is heavy-tailed over directions, so try 3× more (a
-        # superset of the first draw; ImageNet scale: predicted 5.2e-3 -> 1.8e-3, measured
-        # 1.43e-3 -> 3.6e-4, build time 2.3×)
-        core = fit(_ESCALATE_DIRECTIONS)
-        directions = _ESCALATE_DIRECTIONS
+    V, M = ar.const(2), ar.div(ar.const(16), delta)
+    beta = ar.div(M * delta, 2)
+    tol_code = ar.div(7 * delta, 16)
+    core_options = dict(
+        n_win_max=d1 // f, K=2 * ((d2 // f) // 2), act=act, V=V, mu=mu_x, eta=eta, strategy=strategy,
+        refit=refit, final_widths=(d1, d2, d3), d_out=C, method="yun2019_classifier",
+    )
+    core, directions = fit_codes(ar, data.X, codes, n_directions, n_dir, n_trials, as_rng(rng), float(tol_code), core_options)
     info = core.info
     info["directions_tried"] = int(directions)
-    r_vals = info.pop("_values")
-    # the decoder makes any core error below Δ/4 = 1/M harmless; the self-check demands it
-    code_tol = 0 if exact else float(tol_code)
-    check_self(r_vals, codes, code_tol, method="yun2019_classifier", index=data.index)
-    # layer 3: rows M·w3 (same for all 2C units), biases M(b3 − ρ_c) ± β, interleaved (c,+), (c,−)
-    dt = object if exact else np.float64
-    W3 = np.repeat(core.W3 * M, 2 * C, axis=0)
-    b3 = np.empty(2 * C, dtype=dt)
-    for c in range(C):
-        base = M * (core.b3[0] - rho[c])
-        b3[2 * c] = base + beta
-        b3[2 * c + 1] = base - beta
-    W4 = np.zeros((C, 2 * C), dtype=dt)
-    b4 = np.zeros(C, dtype=dt)
-    if exact:
-        W4[...] = 0
-        b4[...] = 0
-    half = Fraction(1, 2) if exact else 0.5
-    W4[np.arange(C), 2 * np.arange(C)] = half
-    W4[np.arange(C), 2 * np.arange(C) + 1] = -half
+    # the decoder makes any core error below 7Δ/16 harmless; the self-check demands it
+    check_self(info.pop("_values"), codes, ar.tol(float(tol_code)), method="yun2019_classifier", index=data.index)
+    W3, b3, W4, b4 = code_decoder(ar, core.W3, core.b3, rho, M, beta)
     meta = {
         "method": "yun2019_classifier",
         "activation": act.to_json(),
@@ -276,22 +267,55 @@ def yun2019_classifier(
         Dense(W4, b4, identity),
     ]
     net = _build.finish(layers, act, (d1, d2, d3), meta)
-    if exact:
-        sampled, guaranteed = 0.0, True
-    else:
-        sampled = _sampled_code_error(net, data.X, codes[:, 0], float(M), float(beta), float(rho[0]), act)
-        guaranteed = bool(_FLOAT64_SAFETY * info["predicted_error"] <= tol_code and sampled <= tol_code)
+    sampled, guaranteed = float64_guarantee(
+        ar, net, data.X, codes[:, 0], M, beta, rho[0], act, info["predicted_error"], float(tol_code),
+        require=require_float64_exact,
+    )
     meta = dict(net.meta)
     meta["sampled_code_error"] = float(sampled)
     meta["float64_exact_guaranteed"] = guaranteed
-    if require_float64_exact and not guaranteed:
-        raise ConstructionError(
-            f"yun2019_classifier: float64 exactness is not guaranteed for these {n} points: predicted core error "
-            f"{info['predicted_error']:.3e} (×{_FLOAT64_SAFETY} safety) and sampled error {sampled:.3e} against the "
-            f"decoder tolerance 7Δ/16 = {tol_code:.3e}; pass exact=True, fewer classes or more n_directions/n_trials, "
-            f"or require_float64_exact=False to accept the network and check it with memorize.verify"
-        )
     return Network(net.layers, meta)
+
+
+def fit_codes(ar: Arithmetic, X, codes, n_directions, n_dir: int, n_trials, rng, tol_code: float, core_options: dict):
+    """Step 2: the Theorem 3.1 core (scalar output) fitted to the class codes.
+
+    Claim (checked by the builder): the core's output r is the point's code, exactly in exact
+    arithmetic. In float64, when the predicted error leaves less than the safety factor to the
+    decoder's tolerance 7Δ/16 and the user left ``n_directions`` at its default, the core is
+    refitted on 48 directions whose first 16 are the first draw (so the prediction can only
+    improve). Returns the core and the number of directions drawn.
+    """
+    again = copy.deepcopy(rng)  # an escalation redraws the same first directions, then more
+    core = _build.build_core(ar, X, codes, n_dir=n_dir, rng=rng, n_trials=n_trials_of(n_trials, len(X), n_dir), **core_options)
+    if n_directions is None and n_dir < _ESCALATE_DIRECTIONS and _FLOAT64_SAFETY * core.info["predicted_error"] > tol_code:
+        # thin float64 margin (the predicted error of an exact build is 0): the error is
+        # heavy-tailed over directions, so try 3× more (ImageNet scale: predicted 5.2e-3 ->
+        # 1.8e-3, measured 1.43e-3 -> 3.6e-4, build time 2.3×)
+        n_trials = n_trials_of(None, len(X), _ESCALATE_DIRECTIONS)
+        return _build.build_core(ar, X, codes, n_dir=_ESCALATE_DIRECTIONS, rng=again, n_trials=n_trials, **core_options), _ESCALATE_DIRECTIONS
+    return core, n_dir
+
+
+def code_decoder(ar: Arithmetic, w3, b3, rho, M, beta):
+    """Step 3: layers 3 and 4, the flat-top bump of every class read off the core's output r.
+
+    Layer 3 holds per class c the units σ_H(M(r − ρ_c) + β) and σ_H(M(r − ρ_c) − β) (rows M·w3,
+    biases M(b3 − ρ_c) ± β, interleaved), layer 4 half their difference. Claim: output c is
+    exactly 1 when |r − ρ_c| ≤ (β − 1)/M and exactly 0 when |r − ρ_c| ≥ (β + 1)/M. Returns
+    ``(W3, b3, W4, b4)``.
+    """
+    C = len(rho)
+    W3 = np.repeat(w3 * M, 2 * C, axis=0)
+    base = M * (b3[0] - ar.array(rho))
+    B3 = np.empty(2 * C, dtype=ar.dtype)
+    B3[0::2] = base + beta
+    B3[1::2] = base - beta
+    W4, b4 = ar.zeros((C, 2 * C)), ar.zeros(C)
+    half = ar.const(1, 2)
+    W4[np.arange(C), 2 * np.arange(C)] = half
+    W4[np.arange(C), 2 * np.arange(C) + 1] = -half
+    return W3, B3, W4, b4
 
 
 # measured core errors lie within ~3x of meta["predicted_error"] (docs/benchmarks/yun.md)
@@ -317,3 +341,26 @@ def _sampled_code_error(net: Network, X, codes, M: float, beta: float, rho0: flo
     off = 0.0 if act.name == "hardtanh" else 1.0
     r = (p - off - beta) / M + rho0
     return float(np.max(np.abs(r - codes[idx]))) if n else 0.0
+
+
+def float64_guarantee(ar: Arithmetic, net: Network, X, codes, M, beta, rho0, act: Activation, predicted: float,
+                      tol_code: float, *, require: bool) -> tuple[float, bool]:
+    """Step 4: whether the float64 network's one-hot output is guaranteed (an exact one always is).
+
+    Guaranteed when the predicted core error, times the safety factor 3, and the core error
+    sampled on up to 4096 points are both below the decoder's tolerance 7Δ/16. Returns
+    ``(sampled error, guaranteed)``; with ``require`` a float64 network without the guarantee
+    raises :class:`ConstructionError` instead.
+    """
+    if ar.exact:  # the builder's check was a proof: nothing to estimate
+        return 0.0, True
+    sampled = _sampled_code_error(net, X, codes, float(M), float(beta), float(rho0), act)
+    guaranteed = bool(_FLOAT64_SAFETY * predicted <= tol_code and sampled <= tol_code)
+    if require and not guaranteed:
+        raise ConstructionError(
+            f"yun2019_classifier: float64 exactness is not guaranteed for these {len(X)} points: predicted core error "
+            f"{predicted:.3e} (×{_FLOAT64_SAFETY} safety) and sampled error {sampled:.3e} against the "
+            f"decoder tolerance 7Δ/16 = {tol_code:.3e}; pass exact=True, fewer classes or more n_directions/n_trials, "
+            f"or require_float64_exact=False to accept the network and check it with memorize.verify"
+        )
+    return sampled, guaranteed

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import _exact
+from ..._arith import arithmetic
 from ...activations import Activation
 from ...data import Dataset, as_rng, prepare
 from ...errors import ArgumentError, ArgumentTypeError, CapacityError
@@ -61,7 +61,14 @@ def _deep_plan(n: int, dy: int, act: Activation, widths, pairs):
 
 
 def deep_architecture(n: int, dx: int, dy: int = 1, *, widths=None, activation="relu", pairs=None, **_options) -> Architecture:
-    """The network :func:`yun2019_deep` builds: exactly the given hidden widths (checked)."""
+    """The network :func:`yun2019_deep` builds: exactly the given hidden widths (checked).
+
+    Examples
+    --------
+    >>> arch = deep_architecture(150, 3, 1, widths=[24] * 5)
+    >>> arch.widths, arch.notes
+    ((24, 24, 24, 24, 24), 'Proposition 3.4: pairs at layers [1, 3], capacity 200')
+    """
     act = check_activation(activation)
     w, D, starts, cap = _deep_plan(n, dy, act, widths, pairs)
     return Architecture(
@@ -129,7 +136,8 @@ def yun2019_deep(
     projections are cut into m chunks, one per pair; pair j is a Theorem 3.1 core fitted to its
     chunk, reading the projection through a *t-carrier* unit (σ_H in its linear range) and
     adding its output, scaled by κ, into d_y *accumulator* units; outside its chunk a pair
-    outputs exactly −V, so the output layer returns acc/κ + (m − 1)V.
+    outputs exactly −V, so the output layer returns acc/κ + (m − 1)V. The steps are the
+    functions called by ``_deep.build_deep_ht``, in order.
 
     References
     ----------
@@ -151,13 +159,14 @@ def yun2019_deep(
     data: Dataset = prepare(X, y, task="regression")
     n, d = data.X.shape
     k = data.k
-    n_dir, mu_x = check_common(2, mu, eta, strategy, n_directions, n, exact)
+    ar = arithmetic(exact)
+    n_dir, mu_x = check_common(ar, mu, eta, strategy, n_directions)
     ymax = float(np.max(np.abs(data.Y)))
-    V = output_gain(data, rescale, exact, "Proposition 3.4")
+    V = output_gain(ar, data, rescale, "Proposition 3.4")
     w, D, starts, cap = _deep_plan(n, k, act, widths, pairs)
     layers, info = _deep.build_deep_ht(
-        data.X, data.Y, D, starts, V=V, mu=mu_x, eta=eta, strategy=strategy, rng=as_rng(rng),
-        exact=exact, n_dir=n_dir, method="yun2019_deep",
+        ar, data.X, data.Y, D, starts, V=V, mu=mu_x, eta=eta, strategy=strategy, rng=as_rng(rng),
+        n_dir=n_dir, method="yun2019_deep",
     )
     meta = {
         "method": "yun2019_deep",
@@ -170,8 +179,5 @@ def yun2019_deep(
     }
     net = _build.finish(layers, act, w, meta, mirror_first=False)
     # self-check: an exact network is evaluated exactly (small N); a float one in float64
-    out = net(data.X)
-    Yt = _exact.to_exact_array(data.Y) if exact else data.Y
-    tol = 0 if exact else 1e-6 * max(1.0, ymax)
-    check_self(out, Yt, tol, method="yun2019_deep", index=data.index)
+    check_self(net(data.X), ar.array(data.Y), ar.tol(1e-6 * max(1.0, ymax)), method="yun2019_deep", index=data.index)
     return net

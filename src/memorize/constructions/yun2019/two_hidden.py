@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import _exact
+from ..._arith import arithmetic
 from ...activations import Activation, hardtanh, identity
 from ...data import Dataset, as_rng, prepare
 from ...errors import CapacityError
@@ -29,7 +29,15 @@ __all__ = ["yun2019_two_hidden", "two_hidden_architecture", "two_hidden_conditio
 
 
 def two_hidden_condition(d1: int, d2: int, n: int, dy: int, activation="relu") -> bool:
-    """Theorem 3.1's width condition (hard-tanh or ReLU-like)."""
+    """Theorem 3.1's width condition: 4⌊d1/2⌋⌊d2/(2d_y)⌋ ≥ N (hard-tanh), 4⌊d1/4⌋⌊d2/(4d_y)⌋ ≥ N (ReLU-like).
+
+    Examples
+    --------
+    >>> two_hidden_condition(20, 20, 100, 1), two_hidden_condition(20, 19, 100, 1)
+    (True, False)
+    >>> two_hidden_condition(10, 10, 100, 1, activation="hardtanh")
+    True
+    """
     f = factor(check_activation(activation))
     return 4 * (d1 // (2 * f)) * (d2 // (2 * f * dy)) >= n
 
@@ -57,14 +65,27 @@ def _two_hidden_widths(n: int, dy: int, act: Activation, widths) -> tuple[int, i
 
 
 def two_hidden_paper_size(n: int, dx: int, dy: int = 1, activation="relu", **_options) -> PaperSize:
-    """Theorem 3.1's statement with d1 = d2: 4⌊d1/4⌋⌊d2/(4d_y)⌋ ≥ N (ReLU-like; halves for hard-tanh)."""
+    """Theorem 3.1's statement with d1 = d2: 4⌊d1/4⌋⌊d2/(4d_y)⌋ ≥ N (ReLU-like; halves for hard-tanh).
+
+    Examples
+    --------
+    >>> two_hidden_paper_size(10**4, 10).widths
+    (200, 200)
+    """
     per = 2 if activation == "hardtanh" else 4
     d1, d2 = balanced_pair(n, per, per * dy)
     return PaperSize((d1, d2), d1 + d2, f"4⌊d1/{per}⌋⌊d2/({per}d_y)⌋ ≥ N, d1 = d2 (Thm 3.1)")
 
 
 def two_hidden_architecture(n: int, dx: int, dy: int = 1, *, widths=None, activation="relu", **_options) -> Architecture:
-    """The network :func:`yun2019_two_hidden` builds for ``n`` distinct points."""
+    """The network :func:`yun2019_two_hidden` builds for ``n`` distinct points (computed without building).
+
+    Examples
+    --------
+    >>> arch = two_hidden_architecture(100, 5)
+    >>> arch.widths, arch.num_params
+    ((20, 20), 561)
+    """
     act = check_activation(activation)
     d1, d2 = _two_hidden_widths(n, dy, act, widths)
     return Architecture(
@@ -153,7 +174,9 @@ def yun2019_two_hidden(
     the output adds the owner's value to a constant that the alternating team signs make exactly
     V. The ownership order is chosen window by window (``strategy``) so that the zig-zag levels
     stay small: a fixed order makes them grow exponentially. ReLU-like networks are the hard-tanh
-    core rewritten with σ_H(t) = [σ_R(t+1) − σ_R(t−1) − s₊ − s₋]/(s₊ − s₋).
+    core rewritten with σ_H(t) = [σ_R(t+1) − σ_R(t−1) − s₊ − s₋]/(s₊ − s₋). The steps are the
+    functions called by ``_build.build_core``, in order (direction, sort, windows, window layer,
+    float64 positions, zig-zag layer and its check).
 
     Build time O(N log N + N·d) per direction plus one float64 pass of layer 1 (``refit``).
 
@@ -177,22 +200,23 @@ def yun2019_two_hidden(
     data: Dataset = prepare(X, y, task="regression")
     n, d = data.X.shape
     k = data.k
-    n_dir, mu_x = check_common(2, mu, eta, strategy, n_directions, n, exact)
+    ar = arithmetic(exact)
+    n_dir, mu_x = check_common(ar, mu, eta, strategy, n_directions)
     ymax = float(np.max(np.abs(data.Y)))
-    V = output_gain(data, rescale, exact, "Theorem 3.1")
+    V = output_gain(ar, data, rescale, "Theorem 3.1")
     d1, d2 = _two_hidden_widths(n, k, act, widths)
     f = factor(act)
     d1h, d2h = d1 // f, d2 // f
     K = 2 * (d2h // (2 * k))
     core = _build.build_core(
-        data.X, data.Y, n_win_max=d1h, K=K, act=act, V=V, mu=mu_x, eta=eta, strategy=strategy,
-        n_dir=n_dir, rng=as_rng(rng), exact=exact, refit=refit, final_widths=(d1, d2), d_out=k,
+        ar, data.X, data.Y, n_win_max=d1h, K=K, act=act, V=V, mu=mu_x, eta=eta, strategy=strategy,
+        n_dir=n_dir, rng=as_rng(rng), refit=refit, final_widths=(d1, d2), d_out=k,
         method="yun2019_two_hidden", n_trials=n_trials_of(n_trials, n, n_dir),
     )
     info = core.info
     values = info.pop("_values")
-    tol = 0 if exact else 1e-6 * max(1.0, ymax)
-    check_self(values, _exact.to_exact_array(data.Y) if exact else data.Y, tol, method="yun2019_two_hidden", index=data.index)
+    tol = ar.tol(1e-6 * max(1.0, ymax))
+    check_self(values, ar.array(data.Y), tol, method="yun2019_two_hidden", index=data.index)
     meta = {
         "method": "yun2019_two_hidden",
         "activation": act.to_json(),
