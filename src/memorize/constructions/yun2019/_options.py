@@ -8,12 +8,13 @@ Activation, widths, the core's options (``strategy``, ``eta``, ``mu``, ``n_direc
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..._arith import Arithmetic
+from ..._arith import Arithmetic, arithmetic
 from ...activations import Activation, get_activation
-from ...data import Dataset, format_indices
+from ...data import Dataset, format_indices, prepare
 from ...errors import ArgumentError, ArgumentTypeError, LabelError
 from . import _core
 
@@ -93,6 +94,30 @@ def output_gain(ar: Arithmetic, data: Dataset, rescale: bool, theorem: str):
             "(pass rescale=True to scale the output layer by max|y|)"
         )
     return 2 * max(ar.const(1), ar.max(np.abs(ar.array(data.Y)))) if rescale else ar.const(2)
+
+
+@dataclass(frozen=True)
+class RegressionInputs:
+    """The checked inputs of a regression builder (Theorem 3.1, Proposition 3.4)."""
+
+    act: Activation
+    data: Dataset
+    ar: Arithmetic
+    n_dir: int
+    mu: object  # μ in ``ar``
+    V: object  # the output gain in ``ar``
+    ymax: float
+
+
+def regression_inputs(X, y, *, activation, exact: bool, mu, eta, strategy, n_directions, rescale: bool,
+                      theorem: str) -> RegressionInputs:
+    """Activation, data, arithmetic, the core's options and the output gain V, checked in this order."""
+    act = check_activation(activation)
+    data = prepare(X, y, task="regression")
+    ar = arithmetic(exact)
+    n_dir, mu_x = check_common(ar, mu, eta, strategy, n_directions)
+    V = output_gain(ar, data, rescale, theorem)
+    return RegressionInputs(act, data, ar, n_dir, mu_x, V, float(np.max(np.abs(data.Y))))
 
 
 def n_trials_of(n_trials, n: int, n_dir: int) -> int:

@@ -9,17 +9,14 @@ pair j is a Theorem 3.1 core fitted to its chunk; *accumulator* units add up the
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..._arith import arithmetic
 from ...activations import Activation
-from ...data import Dataset, as_rng, prepare
+from ...data import as_rng
 from ...errors import ArgumentError, ArgumentTypeError, CapacityError
 from ...network import Network
 from ...registry import Architecture, register
 from ...verify import check_self
 from . import _build, _deep
-from ._options import REF, check_activation, check_common, check_widths, factor, num_params, output_gain
+from ._options import REF, check_activation, check_widths, factor, num_params, regression_inputs
 
 __all__ = ["yun2019_deep", "deep_architecture"]
 
@@ -155,18 +152,13 @@ def yun2019_deep(
     >>> memorize.verify(net, X, y).ok
     True
     """
-    act = check_activation(activation)
-    data: Dataset = prepare(X, y, task="regression")
-    n, d = data.X.shape
-    k = data.k
-    ar = arithmetic(exact)
-    n_dir, mu_x = check_common(ar, mu, eta, strategy, n_directions)
-    ymax = float(np.max(np.abs(data.Y)))
-    V = output_gain(ar, data, rescale, "Proposition 3.4")
-    w, D, starts, cap = _deep_plan(n, k, act, widths, pairs)
+    inp = regression_inputs(X, y, activation=activation, exact=exact, mu=mu, eta=eta, strategy=strategy,
+                            n_directions=n_directions, rescale=rescale, theorem="Proposition 3.4")
+    act, data, ar, ymax = inp.act, inp.data, inp.ar, inp.ymax
+    w, D, starts, cap = _deep_plan(data.X.shape[0], data.k, act, widths, pairs)
     layers, info = _deep.build_deep_ht(
-        ar, data.X, data.Y, D, starts, V=V, mu=mu_x, eta=eta, strategy=strategy, rng=as_rng(rng),
-        n_dir=n_dir, method="yun2019_deep",
+        ar, data.X, data.Y, D, starts, V=inp.V, mu=inp.mu, eta=eta, strategy=strategy, rng=as_rng(rng),
+        n_dir=inp.n_dir, method="yun2019_deep",
     )
     meta = {
         "method": "yun2019_deep",

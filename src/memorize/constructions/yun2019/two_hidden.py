@@ -10,19 +10,15 @@ rewritten unit by unit (:func:`memorize.rewrite.hardtanh_to_relu`).
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..._arith import arithmetic
 from ...activations import Activation, hardtanh, identity
-from ...data import Dataset, as_rng, prepare
+from ...data import as_rng
 from ...errors import CapacityError
 from ...network import Dense, Network
 from ...registry import Architecture, PaperSize, register
 from ...verify import check_self
 from . import _build, _core
 from ._options import (
-    REF, balanced_pair, check_activation, check_common, check_widths, factor, n_trials_of, num_params,
-    output_gain,
+    REF, balanced_pair, check_activation, check_widths, factor, n_trials_of, num_params, regression_inputs,
 )
 
 __all__ = ["yun2019_two_hidden", "two_hidden_architecture", "two_hidden_condition", "two_hidden_paper_size"]
@@ -196,20 +192,16 @@ def yun2019_two_hidden(
     >>> memorize.verify(net, X, y).ok
     True
     """
-    act = check_activation(activation)
-    data: Dataset = prepare(X, y, task="regression")
-    n, d = data.X.shape
-    k = data.k
-    ar = arithmetic(exact)
-    n_dir, mu_x = check_common(ar, mu, eta, strategy, n_directions)
-    ymax = float(np.max(np.abs(data.Y)))
-    V = output_gain(ar, data, rescale, "Theorem 3.1")
+    inp = regression_inputs(X, y, activation=activation, exact=exact, mu=mu, eta=eta, strategy=strategy,
+                            n_directions=n_directions, rescale=rescale, theorem="Theorem 3.1")
+    act, data, ar, n_dir, V, ymax = inp.act, inp.data, inp.ar, inp.n_dir, inp.V, inp.ymax
+    n, k = data.X.shape[0], data.k
     d1, d2 = _two_hidden_widths(n, k, act, widths)
     f = factor(act)
     d1h, d2h = d1 // f, d2 // f
     K = 2 * (d2h // (2 * k))
     core = _build.build_core(
-        ar, data.X, data.Y, n_win_max=d1h, K=K, act=act, V=V, mu=mu_x, eta=eta, strategy=strategy,
+        ar, data.X, data.Y, n_win_max=d1h, K=K, act=act, V=V, mu=inp.mu, eta=eta, strategy=strategy,
         n_dir=n_dir, rng=as_rng(rng), refit=refit, final_widths=(d1, d2), d_out=k,
         method="yun2019_two_hidden", n_trials=n_trials_of(n_trials, n, n_dir),
     )
