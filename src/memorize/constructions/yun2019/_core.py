@@ -113,14 +113,15 @@ class Windows:
 
 
 def make_windows(ar: Arithmetic, ts, n_win: int, K: int, eta, lo=None, hi=None) -> Windows:
-    """Cut the sorted projections ``ts`` into ``n_win`` runs, pad each to ``K`` positions, place ramps.
+    """Step 3: cut the sorted projections ``ts`` into ``n_win`` windows of ``K`` positions; place ramps.
 
-    Claim: every row of ``T`` is strictly increasing; the real positions are the sorted points in
-    order (``T[real] == ts[src[real]]``, ``src`` increasing row after row); and every ramp end lies
-    inside the data-free gap next to its window, at fraction ``eta`` of it: L_j < T[j, 0],
+    Claim: every row of ``T`` is strictly increasing; the real positions are the sorted points
+    in order (``T[real] == ts[src[real]]``, ``src`` increasing row after row); and every ramp end
+    lies inside the data-free gap next to its window, at fraction ``eta`` of it: L_j < T[j, 0],
     T[j, K−1] < R_j, R_j < T[j+1, 0] and L_{j+1} > T[j, K−1]. So window j's ramp holds exactly its
     own points. ``lo`` and ``hi`` are the points just outside ``ts`` when there are any
-    (Proposition 3.4's chunks): the outer ends then sit inside those gaps too.
+    (Proposition 3.4 cuts each pair's chunk with this step): the outer ends then sit inside
+    those gaps too.
 
     Virtual positions (label 0, never evaluated) go at the midpoints of the largest gaps of a
     run (halving a gap that is already the largest cannot create a small one); a run with a
