@@ -191,6 +191,7 @@ def imagenet(n=1_000_000, d=64, C=1000, seed=0):
 
 def ownership(ns=(10_000, 100_000), seeds=(0, 1, 2)):
     """Zig-zag levels under each ownership rule, on the construction's own positions (no network)."""
+    from memorize._arith import FLOAT64
     from memorize.constructions.yun2019 import _core
 
     print("### Ownership rules: distribution of the zig-zag levels |G|\n")
@@ -203,16 +204,16 @@ def ownership(ns=(10_000, 100_000), seeds=(0, 1, 2)):
             rng = np.random.default_rng(seed)
             t = np.sort(rng.standard_normal(n))
             nw = -(-n // K)
-            win = _core.make_windows(t, nw, K, 0.9)
+            win = _core.make_windows(FLOAT64, t, nw, K, 0.9)
             S = (win.T - win.L[:, None]) / (win.R - win.L)[:, None]
             Y = np.zeros((nw, K))
             Y[win.real] = rng.uniform(-1, 1, n)[win.src[win.real]]
             for st in ("fixed-free", "balance", "match", "greedy", "balance-nc", "match-nc", "greedy-nc"):
                 if st == "fixed-free":
-                    B = _core._requirements(S, Y / 2 * np.where(np.arange(K) % 2 == 0, 1, -1), 0.25)
+                    B = _core._requirements(FLOAT64, S, Y / 2 * np.where(np.arange(K) % 2 == 0, 1, -1), 0.25)
                     rows.append((n, K, seed, "max requirement B (lower bound)", "", "", "", f"{np.max(B):.2e}", ""))
                     continue
-                zz = _core.fit_zigzag(S, Y, 2.0, 0.25, st, relu_proxy=True)
+                zz = _core.fit_zigzag(FLOAT64, S, Y, 2.0, 0.25, st, relu_proxy=True)
                 a = np.abs(zz.G)
                 p = np.percentile(a, [50, 90, 99, 100])
                 rows.append((n, K, seed, st, *(f"{v:.2e}" for v in p), f"{zz.mass * 2.0**-52:.1e}"))

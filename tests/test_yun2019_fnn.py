@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import memorize
 from memorize import registry
+from memorize._arith import FLOAT64
 from memorize.constructions.yun2019 import fnn
 from memorize.errors import ArgumentError, CapacityError, DuplicateError, LabelError
 
@@ -201,7 +202,7 @@ def test_imagenet_scale_widths():
 
 def test_class_codes_dyadic_and_spaced():
     for C in (1, 2, 3, 10, 999, 1000, 1025):
-        rho, delta = fnn.class_codes(C, exact=False)
+        rho, delta = fnn.class_codes(FLOAT64, C)
         assert len(rho) == C and max(np.abs(rho)) <= 1
         assert C == 1 or np.allclose(np.diff(rho), delta)
         assert delta > 1.0 / (C + 1)  # at least half of 2/(C+1)
@@ -349,7 +350,9 @@ def test_classifier_thin_margin_is_recorded_or_refused(monkeypatch):
     m = fnn.yun2019_classifier(X, y, require_float64_exact=True).meta
     assert m["float64_exact_guaranteed"] and m["directions_tried"] == 16  # wide margin: no refit
     # pretend the estimate were 1e15 times less reliable: the same margin is now too thin
-    monkeypatch.setattr(fnn, "_FLOAT64_SAFETY", 1e15)
+    from memorize.constructions.yun2019 import classifier
+
+    monkeypatch.setattr(classifier, "_FLOAT64_SAFETY", 1e15)
     net = fnn.yun2019_classifier(X, y)
     assert net.meta["float64_exact_guaranteed"] is False
     # a thin margin makes the default refit on 48 directions, a superset of the first 16

@@ -136,6 +136,15 @@ class Arithmetic:
         the exact projections short (scaling a direction changes nothing)."""
         raise NotImplementedError
 
+    def direction(self, w: np.ndarray) -> np.ndarray:
+        """One candidate direction ``w`` (a float64 draw) in the form of :meth:`directions`.
+
+        The float64 unit vector uses the norm of a 1-D vector (a dot product), which may differ
+        in the last bit from a column norm of :meth:`directions`: builders that draw their
+        candidates one at a time keep their bytes with this one.
+        """
+        raise NotImplementedError
+
     def project(self, X, w) -> np.ndarray:
         """``X @ w`` in this arithmetic (``X`` float64 data, ``w`` a direction)."""
         raise NotImplementedError
@@ -216,6 +225,9 @@ class Exact(Arithmetic):
         W[:, np.all(W == 0, axis=0)] = 1.0
         return W
 
+    def direction(self, w: np.ndarray) -> np.ndarray:
+        return self.directions(np.asarray(w, dtype=np.float64)[:, None])[:, 0]
+
     def project(self, X, w) -> np.ndarray:
         return self.array(X) @ self.array(w)
 
@@ -283,6 +295,9 @@ class Float64(Arithmetic):
 
     def directions(self, W: np.ndarray) -> np.ndarray:
         return W / np.linalg.norm(W, axis=0)
+
+    def direction(self, w: np.ndarray) -> np.ndarray:
+        return w / np.linalg.norm(w)
 
     def project(self, X, w) -> np.ndarray:
         return np.asarray(X, dtype=np.float64) @ np.asarray(w, dtype=np.float64)

@@ -1,20 +1,24 @@
-"""Assembly of the Theorem 3.1 core into layers (shared by the three fnn builders)."""
+"""The Theorem 3.1 core of Yun et al. 2019 assembled into layers (shared by the fnn builders).
+
+:func:`build_core` runs the proof's steps in order: choose a direction (step 1), sort the
+projections (step 2), cut them into windows (step 3), the window layer (step 4), in float64 the
+positions that layer really computes (step 5), the zig-zag layer and its check (step 6). Its
+hard-tanh layers are turned into the target activation by :func:`finish`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 
-from ... import _exact
+from ..._arith import FLOAT64, Arithmetic
+from ..._linalg import EPS64
 from ...activations import Activation, hardtanh
 from ...errors import AssumptionError
 from ...network import DEFAULT_CHUNK_BYTES, Dense, Network
 from ...rewrite import hardtanh_to_relu
 from . import _core
-
-_EPS = 2.0**-52
 
 
 @dataclass
@@ -30,6 +34,180 @@ class Core:
     n_win: int
     K: int
     info: dict = field(default_factory=dict)
+
+
+def build_core(ar: Arithmetic, X, Y, *, n_win_max: int, K: int, act: Activation, V, mu, eta, strategy: str,
+               n_dir: int, rng, refit: bool, final_widths, d_out: int, method: str, n_trials: int = 1) -> Core:
+    """Fit the Theorem 3.1 core to ``X`` (n, d) and ``Y`` (n, k) (already checked, |Y| ≤ V/2).
+
+    The hard-tanh layers map a point of window j (position s) to the block outputs y: layer 1
+    holds ⌈n/K⌉ ≤ ``n_win_max`` windows of ``K`` positions, layer 2 a block of K zig-zag nodes per
+    output, layer 3 adds them up. ``info["_values"]`` holds the outputs at the data that the
+    builder's check verifies.
+
+    Steps, in order: 1 :func:`choose_core_direction`, 2 :func:`sort_along`, 3 the windows
+    (:func:`_core.make_windows`), 4 :func:`window_layer`, 5 :func:`refit_positions` (float64
+    only) and :func:`_core.check_positions`, 6 :func:`zigzag_layer`.
+    """
+    n = X.shape[0]
+    n_win = max(1, -(-n // K))
+    assert n_win <= n_win_max
+    relu_proxy = act.name != "hardtanh"
+    # the trials compare predicted float64 errors; an exact build has none to compare
+    trials = 1 if ar.exact else n_trials
+    u, order, score = choose_core_direction(
+        ar, X, Y, n_win=n_win, K=K, V=V, mu=mu, eta=eta, strategy=strategy, n_dir=n_dir, rng=rng,
+        relu_proxy=relu_proxy, n_trials=trials,
+    )
+    ts, order = sort_along(ar, X, u, order, n_dir, method)
+    win = _core.make_windows(ar, ts, n_win, K, ar.rational(eta, 1000))
+    W1, b1, S = window_layer(ar, u, win, ts, method)
+    if refit and not ar.exact:
+        S = refit_positions(win, S, W1, b1, act, X, order, final_widths, d_out)
+    _core.check_positions(ar, S, f"X: {method}: two points are indistinguishable after float64 rounding of layer 1; pass exact=True")
+    Yw = _core.window_labels(ar, ar.array(Y)[order], win)
+    W2, b2, W3, b3, vals, fits = zigzag_layer(ar, S, Yw, V, mu, strategy, relu_proxy)
+    out = np.empty((n, Y.shape[1]), dtype=ar.dtype)  # outputs at the points, in the user's order
+    out[order[win.src[win.real]]] = vals[win.real]
+    info = _core_info(ar, u, n, win, fits, score, eta, mu, V, refit)
+    info["_values"] = out
+    return Core(W1, b1, W2, b2, W3, b3, n_win, K, info)
+
+
+def choose_core_direction(ar: Arithmetic, X, Y, *, n_win, K, V, mu, eta, strategy, n_dir, rng, relu_proxy, n_trials):
+    """Step 1: the projection direction u, ranked by the slopes its windows need.
+
+    With ``n_trials > 1`` (float64 only) the zig-zags of the first output are fitted on the best
+    ``n_trials`` directions (positions straight from the windows, no layer-1 pass) and the one
+    with the smallest predicted cancellation wins: the float64 error is heavy-tailed over
+    directions. Returns ``(u, order, window score)``; ``order`` sorts the float64 projections.
+    """
+    if n_trials <= 1:
+        u, order, _, score = _core.choose_direction(ar, X, n_dir, rng, n_win)
+        return u, order, score
+    cands = _core.choose_direction(ar, X, n_dir, rng, n_win, keep=n_trials)
+    best = None
+    for u_c, order_c, ts_c, score_c in cands:
+        if not FLOAT64.separated(np.diff(ts_c), max(float(np.max(np.abs(ts_c))), 1e-300), 256):
+            continue
+        win = _core.make_windows(FLOAT64, ts_c, n_win, K, float(eta))
+        S = _core.ramps(FLOAT64, win)[2]
+        try:
+            zz = _core.fit_zigzag(FLOAT64, S, _core.window_labels(FLOAT64, Y[order_c], win)[:, :, 0], V, mu, strategy,
+                                  relu_proxy=relu_proxy)
+        except AssumptionError:
+            continue
+        if best is None or zz.mass < best[0]:
+            best = (zz.mass, u_c, order_c, score_c)
+    u, order, _, score = cands[0] if best is None else (best[1], best[2], None, best[3])
+    return u, order, score
+
+
+def sort_along(ar: Arithmetic, X, u, order, n_dir: int, method: str):
+    """Step 2: the projections t_i = <u, x_i>, sorted, and proof that they are distinct.
+
+    Claim: ``ts`` is strictly increasing, exactly (exact arithmetic) or with every gap above
+    256·ε·max|t| (float64), so that the float64 order is the true one. Raises
+    :class:`AssumptionError` otherwise. Returns ``(ts, order)``.
+    """
+    ts, order, _ = ar.sorted_projection(X, u, order)
+    tmax = float(np.max(np.abs(ar.to_float(ts)))) if len(ts) else 1.0
+    gaps = np.diff(ts)
+    if ar.separated(gaps, max(tmax, 1e-300), 256):
+        return ts, order
+    if ar.exact:
+        raise AssumptionError(f"X: {method} found no direction with distinct exact projections; points must be distinct")
+    raise AssumptionError(
+        f"X: the smallest gap between projected points ({np.min(gaps):.3e}) is at the rounding level of "
+        f"the projections (max |t| = {tmax:.3e}) for every one of {n_dir} directions tried; "
+        f"{method} cannot separate them in float64 — pass exact=True or a larger n_directions"
+    )
+
+
+def window_layer(ar: Arithmetic, u, win: _core.Windows, ts, method: str):
+    """Step 4: layer 1, one hard-tanh ramp per window along u, and the positions it gives.
+
+    Claim: unit j computes φ_j(x) = σ_H(c_j<u, x> + e_j) (see :func:`_core.ramps`), i.e. 2s − 1 at
+    the points of window j and ∓1 at the points left/right of it; in float64 the margin by which
+    the neighbouring windows' points saturate exceeds the rounding of the layer (else
+    :class:`AssumptionError`). Returns ``(W1, b1, S)``, S the positions (n_win, K).
+    """
+    c, b1, S = _core.ramps(ar, win)
+    W1 = c[:, None] * ar.array(u)[None, :]
+    # the float64 layer 1 rounds at ε·|c|·(|t| + |R + L|/2); the neighbours' margin must dwarf that
+    cf, mid = ar.to_float(c), np.abs(ar.to_float(win.R + win.L))
+    err = ar.tol(64 * EPS64 * (np.abs(cf) * (np.max(np.abs(ar.to_float(ts))) + mid / 2) + 1))
+    if np.any(win.margin < err):
+        raise AssumptionError(f"X: {method}: the gap between two windows is at the float64 rounding level of layer 1; pass exact=True")
+    return W1, b1, S
+
+
+def refit_positions(win: _core.Windows, S, W1, b1, act: Activation, X, order, final_widths, d_out: int):
+    """Step 5 (float64 only): the positions of the real points as the float64 layer 1 computes them.
+
+    Claim: the returned S equals (φ_j(x) + 1)/2 at every real point bit for bit as the final
+    network's first layer (in the target activation, same rewrite and chunking as ``verify``)
+    computes it, so layer 2 fitted to it absorbs layer 1's rounding. Virtual positions are kept.
+    """
+    n, d = X.shape
+    rows = chunk_rows_for(final_widths, d, d_out)
+    win_of_sorted = np.repeat(np.arange(win.T.shape[0]), win.real.sum(axis=1))
+    # real points are laid out in sorted order window after window
+    win_of_row = np.empty(n, dtype=np.int64)
+    win_of_row[order] = win_of_sorted
+    phi = _layer1_values(W1, b1, act, X, rows, win_of_row, final_widths[0])
+    s_sorted = (phi[order] + 1.0) / 2.0
+    S = S.copy()
+    S[win.real] = s_sorted[win.src[win.real]]
+    return S
+
+
+def zigzag_layer(ar: Arithmetic, S, Yw, V, mu, strategy: str, relu_proxy: bool):
+    """Step 6: layer 2 (K zig-zag nodes per output), the output layer, and their check.
+
+    Claim (per output, :func:`_core.fit_zigzag` and :func:`_core.check_zigzag`): at every real
+    position the owner's hard-tanh value is τ = y/(v_k V) and every other node is saturated, so
+    the output Σ_k v_k V σ_H(z_k) − V equals y. Returns ``(W2, b2, W3, b3, values, fits)`` with
+    ``values`` the outputs at the positions (n_win, K, k) and ``fits`` the :class:`_core.ZigZag`.
+    """
+    n_win, K, k = Yw.shape
+    W2, b2 = ar.zeros((k * K, n_win)), ar.zeros(k * K)
+    W3, b3 = ar.zeros((k, k * K)), ar.zeros(k)
+    vals = np.empty((n_win, K, k), dtype=ar.dtype)
+    v = ar.array(np.where(np.arange(K) < K // 2, 1, -1))
+    fits = []
+    for cc in range(k):
+        zz = _core.fit_zigzag(ar, S, Yw[:, :, cc], V, mu, strategy, relu_proxy=relu_proxy)
+        rows = slice(cc * K, (cc + 1) * K)
+        W2[rows], b2[rows] = _core.zigzag_weights(ar, zz.G)
+        W3[cc, rows] = v * V
+        b3[cc] = -V
+        vals[:, :, cc] = _core.check_zigzag(ar, S, Yw[:, :, cc], V, zz, ar.tol(mu / 2))
+        fits.append(zz)
+    return W2, b2, W3, b3, vals, fits
+
+
+def _core_info(ar: Arithmetic, u, n: int, win: _core.Windows, fits, score, eta, mu, V, refit: bool) -> dict:
+    """The facts of a core for ``meta``."""
+    n_win, K = win.T.shape
+    strategies = [zz.strategy for zz in fits]
+    mass = float(max(zz.mass for zz in fits))
+    return {
+        "direction": [float(x) for x in u],
+        "windows": int(n_win),
+        "positions_per_window": int(K),
+        "virtual_points": int(n_win * K - n),
+        "strategy": strategies[0] if len(set(strategies)) == 1 else strategies,
+        "max_level": float(max(zz.max_level for zz in fits)),
+        "cancellation_mass": mass,
+        # rough float64 error of the output (measured errors were 2–4× below it); exact: 0
+        "predicted_error": mass * ar.eps,
+        "window_score": float(score),
+        "eta": float(eta),
+        "mu": float(mu),
+        "V": float(V),
+        "refit_to_float": bool(refit and not ar.exact),
+    }
 
 
 def _layer1_values(W1, b1, act: Activation, X, rows: int, win_of_row: np.ndarray, width: int) -> np.ndarray:
@@ -70,165 +248,21 @@ def mirror_mask(n_win: int) -> np.ndarray:
 
 
 def chunk_rows_for(widths, d_in, d_out) -> int:
+    """Rows per chunk of the forward pass (as ``verify`` chunks it) for these layer sizes."""
     widest = max([d_in, d_out] + list(widths))
     return max(1, DEFAULT_CHUNK_BYTES // (3 * 8 * widest))
 
 
-def build_core(X, Y, *, n_win_max: int, K: int, act: Activation, V, mu, eta, strategy: str,
-               n_dir: int, rng, exact: bool, refit: bool, final_widths, d_out: int, method: str,
-               n_trials: int = 1) -> Core:
-    """Fit the core to ``X`` (n, d) and ``Y`` (n, k) (already checked, |Y| ≤ V/2)."""
-    n, d = X.shape
-    k = Y.shape[1]
-    n_win = max(1, -(-n // K))
-    assert n_win <= n_win_max
-    if exact or n_trials <= 1:
-        u, order, ts_f, score = _core.choose_direction(X, n_dir, rng, exact, n_win)
-    else:
-        # The float64 error is heavy-tailed over directions: fit the zig-zags of the first output
-        # on the best few directions (analytic positions, no layer-1 pass) and keep the one with
-        # the smallest predicted cancellation.
-        cands = _core.choose_direction(X, n_dir, rng, exact, n_win, keep=n_trials)
-        best = None
-        for u_c, order_c, ts_c, score_c in cands:
-            if n > 1 and not (np.min(np.diff(ts_c)) > 256 * _EPS * max(float(np.max(np.abs(ts_c))), 1e-300)):
-                continue
-            w_c = _core.make_windows(ts_c, n_win, K, float(eta))
-            S_c = (w_c.T - w_c.L[:, None]) / (w_c.R - w_c.L)[:, None]
-            Y_c = np.zeros((n_win, K))
-            Y_c[w_c.real] = Y[order_c, 0][w_c.src[w_c.real]]
-            try:
-                zz = _core.fit_zigzag(S_c, Y_c, V, mu, strategy, relu_proxy=act.name != "hardtanh")
-            except AssumptionError:
-                continue
-            if best is None or zz.mass < best[0]:
-                best = (zz.mass, u_c, order_c, ts_c, score_c)
-        if best is None:
-            u, order, ts_f, score = cands[0]
-        else:
-            _, u, order, ts_f, score = best
-    if exact:
-        Xe = _exact.to_exact_array(X)
-        ue = _exact.to_exact_array(u)
-        t_all = Xe @ ue
-        pairs = sorted(zip(t_all.tolist(), range(n)))
-        ts = np.array([Fraction(p[0]) for p in pairs], dtype=object)  # Fractions: int/int would give floats
-        order = np.array([p[1] for p in pairs], dtype=np.int64)
-        if n > 1 and any(ts[i + 1] <= ts[i] for i in range(n - 1)):
-            raise AssumptionError(f"X: {method} found no direction with distinct exact projections; points must be distinct")
-        eta_x = _exact.exact_scalar(Fraction(eta).limit_denominator(1000))
-    else:
-        ts = ts_f
-        gaps = np.diff(ts)
-        tmax = float(np.max(np.abs(ts))) if n else 1.0
-        if n > 1 and not (np.min(gaps) > 256 * _EPS * max(tmax, 1e-300)):
-            raise AssumptionError(
-                f"X: the smallest gap between projected points ({np.min(gaps):.3e}) is at the rounding level of "
-                f"the projections (max |t| = {tmax:.3e}) for every one of {n_dir} directions tried; "
-                f"{method} cannot separate them in float64 — pass exact=True or a larger n_directions"
-            )
-        eta_x = float(eta)
-    win = _core.make_windows(ts, n_win, K, eta_x)
-    L, R = win.L, win.R
-    if exact:
-        c = np.array([Fraction(2) / (r - l) for l, r in zip(L, R)], dtype=object)
-        W1 = c[:, None] * ue[None, :]
-        b1 = -(c * (R + L)) * Fraction(1, 2)
-        S = (win.T - L[:, None]) / (R - L)[:, None]
-    else:
-        c = 2.0 / (R - L)
-        W1 = c[:, None] * u[None, :]
-        b1 = -c * (R + L) / 2.0
-        S = (win.T - L[:, None]) / (R - L)[:, None]
-        # float layer 1 rounds |b1|·ε; the neighbours' margin must dwarf that.
-        err = 64 * _EPS * (np.abs(c) * (np.max(np.abs(ts)) + np.abs(R + L) / 2) + 1)
-        if np.any(win.margin < err):
-            raise AssumptionError(
-                f"X: {method}: the gap between two windows is at the float64 rounding level of layer 1; pass exact=True"
-            )
-        if refit:
-            rows = chunk_rows_for(final_widths, d, d_out)
-            win_of_sorted = np.repeat(np.arange(n_win), win.real.sum(axis=1))
-            # real points are laid out in sorted order window after window
-            win_of_row = np.empty(n, dtype=np.int64)
-            win_of_row[order] = win_of_sorted
-            phi = _layer1_values(W1, b1, act, X, rows, win_of_row, final_widths[0])
-            s_sorted = (phi[order] + 1.0) / 2.0
-            S = S.copy()
-            S[win.real] = s_sorted[win.src[win.real]]
-    # positions must be strictly inside the window and strictly increasing
-    Sf = _exact.to_float_array(S) if exact else S
-    if not (np.all(Sf > 0) and np.all(Sf < 1) and np.all(np.diff(Sf, axis=1) > 0)):
-        raise AssumptionError(
-            f"X: {method}: two points are indistinguishable after float64 rounding of layer 1; pass exact=True"
-        )
-    Ys = Y[order]
-    dt = object if exact else np.float64
-    Yw = np.zeros((n_win, K, k), dtype=dt)
-    if exact:
-        Yw[:] = 0
-        Ys = np.frompyfunc(Fraction, 1, 1)(_exact.to_exact_array(Ys)).astype(object)
-    Yw[win.real] = Ys[win.src[win.real]]
-    W2 = np.zeros((k * K, n_win), dtype=dt)
-    b2 = np.zeros(k * K, dtype=dt)
-    W3 = np.zeros((k, k * K), dtype=dt)
-    b3 = np.zeros(k, dtype=dt)
-    if exact:
-        for a in (W2, b2, W3, b3):
-            a[...] = 0
-    vals = np.empty((n_win, K, k), dtype=dt)
-    strategies, levels, masses = [], [], []
-    v = np.where(np.arange(K) < K // 2, 1, -1)
-    for cc in range(k):
-        zz = _core.fit_zigzag(S, Yw[:, :, cc], V, mu, strategy, relu_proxy=act.name != "hardtanh")
-        G = zz.G
-        half = Fraction(1, 2) if exact else 0.5
-        W2[cc * K:(cc + 1) * K] = (G[:, 1:] - G[:, :-1]) * half
-        b2[cc * K:(cc + 1) * K] = (G[:, 0] + G[:, -1]) * half
-        W3[cc, cc * K:(cc + 1) * K] = v * V if not exact else v.astype(object) * V
-        b3[cc] = -V
-        mu_check = mu / 2 if not exact else 0
-        vals[:, :, cc] = _core.check_zigzag(S, Yw[:, :, cc], V, zz, mu_check)
-        strategies.append(zz.strategy)
-        levels.append(zz.max_level)
-        masses.append(zz.mass)
-    # output at the real points (in the user's order of the distinct points)
-    out = np.empty((n, k), dtype=dt)
-    out[order[win.src[win.real]]] = vals[win.real]
-    info = {
-        "direction": [float(x) for x in u],
-        "windows": int(n_win),
-        "positions_per_window": int(K),
-        "virtual_points": int(n_win * K - n),
-        "strategy": strategies[0] if len(set(strategies)) == 1 else strategies,
-        "max_level": float(max(levels)),
-        "cancellation_mass": float(max(masses)),
-        # rough float64 error of the output (measured errors were 2–4× below it); exact: 0
-        "predicted_error": 0.0 if exact else float(max(masses)) * 2.0**-52,
-        "window_score": float(score),
-        "eta": float(eta),
-        "mu": float(mu),
-        "V": float(V),
-        "refit_to_float": bool(refit and not exact),
-        "_values": out,
-    }
-    return Core(W1, b1, W2, b2, W3, b3, n_win, K, info)
-
-
 def pad(W, rows: int, cols: int):
     """Zero-pad a weight matrix (unused units have all-zero weights: σ(0) = 0)."""
-    exact = W.dtype == object
     out = np.zeros((rows, cols), dtype=W.dtype)
-    if exact:
-        out[...] = 0
     out[: W.shape[0], : W.shape[1]] = W
     return out
 
 
 def padv(b, n: int):
+    """Zero-pad a bias vector."""
     out = np.zeros(n, dtype=b.dtype)
-    if b.dtype == object:
-        out[...] = 0
     out[: b.shape[0]] = b
     return out
 

@@ -1,50 +1,50 @@
-"""The Theorem 3.1 hard-tanh core shared by the Yun et al. 2019 builders.
+"""The Theorem 3.1 hard-tanh core of Yun et al. 2019: windows along a projection, zig-zag nodes.
 
-The core memorizes labels in [-V, V] along one projection ``t = <u, x>`` with
+The core memorizes labels in [−V/2, V/2] along one projection ``t = <u, x>`` with
 
-* layer 1: ``n_win`` hard-tanh *windows*, window ``j`` ramping from -1 to +1 across the
-  ``K`` consecutive sorted points it owns (its ramp ends ``L_j``, ``R_j`` sit inside the
-  data-free gaps to the neighbouring windows);
+* layer 1: ``n_win`` hard-tanh *windows*; window ``j`` ramps from −1 to +1 across the ``K``
+  consecutive sorted points it owns, its ramp ends ``L_j``, ``R_j`` inside the data-free gaps to
+  the neighbouring windows, so a point of window ``j`` sees (+1, …, +1, 2s − 1, −1, …, −1) with
+  ``s ∈ (0, 1)`` its position inside the window;
 * layer 2: per output coordinate a block of ``K`` hard-tanh *zig-zag* nodes. Node ``k`` owns
-  exactly one position of every window; inside the window its pre-activation is the line
-  through its owned point at height ``τ = y/v_k`` that saturates the two neighbouring
-  positions. Between windows it is constant, so its levels ``G_j`` form a chain.
+  exactly one position of every window; inside the window its pre-activation is the line through
+  its owned point at height ``τ = y/v_k`` that saturates the two neighbouring positions. Between
+  windows it is constant, so its levels ``G_j`` at the window ends form a chain.
 
-Everything works on NumPy arrays of float64 or of exact rationals (object arrays); the
-discrete decisions (direction, windows, ownership) are taken in float64, the weights are then
-computed in the working arithmetic. Private module: the public builders are in ``fnn.py``.
+The discrete decisions (direction, windows, ownership) are taken in float64; the weights are then
+computed in the builder's arithmetic (:mod:`memorize._arith`). Private module: the builders are
+``two_hidden.py``, ``classifier.py`` and ``deep.py``; ``_build.py`` assembles the layers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
-from ... import _exact
+from ..._arith import FLOAT64, Arithmetic
+from ..._linalg import EPS64
 from ...errors import AssumptionError
 
-__all__ = ["Windows", "smallest_pair", "choose_direction", "make_windows", "fit_zigzag", "ZigZag"]
-
-_EPS = 2.0**-52
+__all__ = [
+    "STRATEGIES", "Windows", "ZigZag", "smallest_pair", "choose_direction", "make_windows", "ramps",
+    "window_labels", "check_positions", "fit_zigzag", "zigzag_weights", "check_zigzag",
+]
 
 #: Ownership rules tried by ``strategy="auto"``; "-nc" turns off the boundary carry.
 STRATEGIES = ("greedy", "match", "balance", "greedy-nc", "match-nc", "balance-nc")
 
 
 def smallest_pair(n: int, unit1: int, unit2: int) -> tuple[int, int]:
-    """Smallest ``(a, b)`` with ``4ab ≥ n`` minimising ``unit1·a + unit2·b`` (ties: larger a)."""
+    """Smallest ``(a, b)`` with ``4ab ≥ n`` minimising ``unit1·a + unit2·b`` (ties: the most
+    balanced pair with a ≥ b, else the one with the largest b)."""
     need = max(1, -(-int(n) // 4))
     a = np.arange(1, need + 1, dtype=np.int64)
     b = -(-need // a)
     cost = unit1 * a + unit2 * b
     idx = np.nonzero(cost == cost.min())[0]
-    best = idx[np.argmax(a[idx] >= b[idx])] if np.any(a[idx] >= b[idx]) else idx[-1]
-    # among ties prefer the most balanced pair with a >= b
     cand = [i for i in idx if a[i] >= b[i]]
-    if cand:
-        best = min(cand, key=lambda i: a[i] - b[i])
+    best = min(cand, key=lambda i: a[i] - b[i]) if cand else idx[-1]
     return int(a[best]), int(b[best])
 
 
@@ -75,23 +75,19 @@ def _window_score(ts: np.ndarray, bounds: np.ndarray) -> float:
     return float(np.max(span / mins))
 
 
-def choose_direction(X: np.ndarray, n_dir: int, rng: np.random.Generator, exact: bool, n_win: int, keep: int = 1):
-    """Draw ``n_dir`` random directions; rank them by the slopes their windows need.
+def choose_direction(ar: Arithmetic, X: np.ndarray, n_dir: int, rng: np.random.Generator, n_win: int, keep: int = 1):
+    """Draw ``n_dir`` random directions and rank them by the slopes their windows need.
 
-    Returns ``(u, order, t_sorted, score)`` of the best direction (``u`` float64, integer-valued
-    in exact mode), or with ``keep > 1`` a list of the ``keep`` best, best first.
+    The ranking is a float64 decision in any arithmetic. Returns ``(u, order, t_sorted, score)``
+    of the best direction (``u`` float64: a unit vector, or integer-valued for an exact build,
+    see :meth:`memorize._arith.Arithmetic.direction`), or with ``keep > 1`` a list of the
+    ``keep`` best, best first.
     """
     n, d = X.shape
     bounds = _balanced_bounds(n, n_win)
     cands = []
     for _ in range(max(1, n_dir)):
-        w = rng.standard_normal(d)
-        if exact:
-            w = np.round(w * (2.0**20 / np.max(np.abs(w))))
-            if not np.any(w):
-                w[0] = 1.0
-        else:
-            w /= np.linalg.norm(w)
+        w = ar.direction(rng.standard_normal(d))
         t = X @ w
         order = np.argsort(t, kind="stable")
         ts = t[order]
@@ -103,116 +99,170 @@ def choose_direction(X: np.ndarray, n_dir: int, rng: np.random.Generator, exact:
     return out if keep > 1 else out[0]
 
 
+# ------------------------------------------------------------------------------------- windows
 @dataclass
 class Windows:
     """Window layout: every window holds exactly K positions (real points plus virtual ones)."""
 
-    T: np.ndarray  # (n_win, K) positions t, increasing along rows (float or exact)
+    T: np.ndarray  # (n_win, K) positions t, increasing along rows (in the builder's arithmetic)
     real: np.ndarray  # (n_win, K) bool
     src: np.ndarray  # (n_win, K) index into the sorted real points, -1 for virtual
     L: np.ndarray  # (n_win,) ramp start
     R: np.ndarray  # (n_win,) ramp end
-    margin: np.ndarray  # (n_win,) layer-1 margin of the neighbours, in pre-activation units
+    margin: np.ndarray  # (n_win,) float64 layer-1 margin of the neighbours, in pre-activation units
 
 
-def make_windows(ts, n_win: int, K: int, eta, lo=None, hi=None) -> Windows:
-    """Cut the sorted projections into ``n_win`` runs and pad each to ``K`` positions.
+def make_windows(ar: Arithmetic, ts, n_win: int, K: int, eta, lo=None, hi=None) -> Windows:
+    """Step 3: cut the sorted projections ``ts`` into ``n_win`` windows of ``K`` positions; place ramps.
 
-    Virtual positions (never evaluated, label 0) go at the midpoints of the largest gaps of the
+    Claim: every row of ``T`` is strictly increasing; the real positions are the sorted points
+    in order (``T[real] == ts[src[real]]``, ``src`` increasing row after row); and every ramp end
+    lies inside the data-free gap next to its window, at fraction ``eta`` of it: L_j < T[j, 0],
+    T[j, K−1] < R_j, R_j < T[j+1, 0] and L_{j+1} > T[j, K−1]. So window j's ramp holds exactly its
+    own points. ``lo`` and ``hi`` are the points just outside ``ts`` when there are any
+    (Proposition 3.4 cuts each pair's chunk with this step): the outer ends then sit inside
+    those gaps too.
+
+    Virtual positions (label 0, never evaluated) go at the midpoints of the largest gaps of a
     run (halving a gap that is already the largest cannot create a small one); a run with a
     single point gets them to its right, inside half the free gap.
     """
     n = len(ts)
-    exact = ts.dtype == object
     bounds = _balanced_bounds(n, n_win)
-    tf = _exact.to_float_array(ts) if exact else ts
-    gaps_f = np.diff(tf)
+    gaps_f = np.diff(ar.to_float(ts))
     h = float(np.median(gaps_f)) if gaps_f.size else 1.0
     if not h > 0:
         h = float(np.max(gaps_f)) if gaps_f.size and np.max(gaps_f) > 0 else 1.0
-    hx = Fraction(h) if exact else h
-    dt = object if exact else np.float64
-    T = np.empty((n_win, K), dtype=dt)
+    hx = ar.scalar(h)  # the typical gap: the width of a ramp with nothing to span
+    T = np.empty((n_win, K), dtype=ar.dtype)
     real = np.zeros((n_win, K), dtype=bool)
     src = np.full((n_win, K), -1, dtype=np.int64)
-    sizes = np.diff(bounds)
-    full = sizes == K
-    # fast path: full windows need no virtual points
-    if np.any(full):
+    full = np.diff(bounds) == K
+    if np.any(full):  # full windows need no virtual points
         idx = bounds[:-1][full][:, None] + np.arange(K)[None, :]
         T[full] = ts[idx]
         real[full] = True
         src[full] = idx
-    for j in np.nonzero(~full)[0]:
+    for j in np.nonzero(~full)[0]:  # a loop over windows, not points
         a, b = int(bounds[j]), int(bounds[j + 1])
-        pts = list(ts[a:b])
-        ids = list(range(a, b))
-        nv = K - (b - a)
-        if b - a >= 2:
-            for _ in range(nv):
-                g = [float(pts[i + 1] - pts[i]) for i in range(len(pts) - 1)]
-                i = int(np.argmax(g))
-                pts.insert(i + 1, (pts[i] + pts[i + 1]) * (Fraction(1, 2) if exact else 0.5))
-                ids.insert(i + 1, -1)
-        else:
-            nxt = ts[b] if b < n else hi
-            room = (nxt - pts[-1]) * (Fraction(1, 2) if exact else 0.5) if nxt is not None else hx * K
-            for i in range(nv):
-                pts.append(pts[0] + room * (i + 1) * (Fraction(1, nv + 1) if exact else 1.0 / (nv + 1)) if nxt is not None else pts[0] + hx * (i + 1))
-                ids.append(-1)
-        T[j] = np.array(pts, dtype=dt)
+        nxt = ts[b] if b < n else hi
+        pts, ids = _pad_run(ar, list(ts[a:b]), list(range(a, b)), K, nxt, hx)
+        T[j] = np.array(pts, dtype=ar.dtype)
         ids = np.array(ids)
         real[j] = ids >= 0
         src[j] = ids
-    first, last = T[:, 0], T[:, -1]
-    L = np.empty(n_win, dtype=dt)
-    R = np.empty(n_win, dtype=dt)
-    span = last - first
-    span = np.array([s if s > hx else hx for s in span], dtype=dt) if exact else np.maximum(span, h)
-    # outer ends: free, or inside the gap to the neighbouring chunk (Proposition 3.4)
+    L, R = _ramp_ends(ar, T[:, 0], T[:, -1], hx, eta, lo, hi)
+    return Windows(T, real, src, L, R, _margins(ar, T[:, 0], T[:, -1], L, R, eta, lo, hi))
+
+
+def _pad_run(ar: Arithmetic, pts: list, ids: list, K: int, nxt, hx) -> tuple[list, list]:
+    """A run of fewer than K sorted points padded with virtual points (index −1) to K."""
+    nv = K - len(pts)
+    half = ar.const(1, 2)
+    if len(pts) >= 2:
+        for _ in range(nv):
+            g = [float(pts[i + 1] - pts[i]) for i in range(len(pts) - 1)]
+            i = int(np.argmax(g))
+            pts.insert(i + 1, (pts[i] + pts[i + 1]) * half)
+            ids.insert(i + 1, -1)
+        return pts, ids
+    room = (nxt - pts[-1]) * half if nxt is not None else hx * K
+    step = ar.const(1, nv + 1)
+    for i in range(nv):
+        pts.append(pts[0] + room * (i + 1) * step if nxt is not None else pts[0] + hx * (i + 1))
+        ids.append(-1)
+    return pts, ids
+
+
+def _ramp_ends(ar: Arithmetic, first, last, hx, eta, lo, hi):
+    """Ramp ends at fraction ``eta`` of the gaps between windows; free outer ends one span out."""
+    n_win = len(first)
+    L = np.empty(n_win, dtype=ar.dtype)
+    R = np.empty(n_win, dtype=ar.dtype)
+    span = np.maximum(last - first, hx)
     L[0] = first[0] - span[0] if lo is None else first[0] - eta * (first[0] - lo)
     R[-1] = last[-1] + span[-1] if hi is None else last[-1] + eta * (hi - last[-1])
     if n_win > 1:
         gap = first[1:] - last[:-1]
         L[1:] = first[1:] - eta * gap
         R[:-1] = last[:-1] + eta * gap
-    # Neighbouring windows' points sit (1-eta)*gap outside the ramp: margin in units of φ.
-    margin = np.empty(n_win, dtype=np.float64)
-    w = _exact.to_float_array(R - L) if exact else R - L
-    margin[:] = np.inf
+    return L, R
+
+
+def _margins(ar: Arithmetic, first, last, L, R, eta, lo, hi) -> np.ndarray:
+    """float64 distance, in units of a window's pre-activation, from its ramp to the nearest other
+    point: the neighbouring window's points sit (1 − eta)·gap outside the ramp."""
+    n_win = len(first)
+    margin = np.full(n_win, np.inf)
+    w = ar.to_float(R - L)
+    etaf = float(eta)
     for end, other, j in ((lo, first[0], 0), (hi, last[-1], n_win - 1)):
         if end is not None:
             gf = abs(float(other - end))
-            margin[j] = min(margin[j], 2 * (1 - float(eta)) * gf / float(w[j]))
+            margin[j] = min(margin[j], 2 * (1 - etaf) * gf / float(w[j]))
     if n_win > 1:
-        gf = _exact.to_float_array(first[1:] - last[:-1]) if exact else first[1:] - last[:-1]
-        etaf = float(eta)
+        gf = ar.to_float(first[1:] - last[:-1])
         margin[1:] = np.minimum(margin[1:], 2 * (1 - etaf) * gf / w[1:])
         margin[:-1] = np.minimum(margin[:-1], 2 * (1 - etaf) * gf / w[:-1])
-    return Windows(T, real, src, L, R, margin)
+    return margin
 
 
+def ramps(ar: Arithmetic, win: Windows):
+    """The window units φ_j(t) = σ_H(c_j·t + e_j) of a layout, and every position inside its window.
+
+    Claim: c_j = 2/(R_j − L_j) and e_j = −c_j(R_j + L_j)/2 make φ_j ramp from −1 at L_j to +1 at
+    R_j, so φ_j = 2S − 1 at window j's own positions, with S = (T − L)/(R − L) ∈ (0, 1), and
+    φ_j = ∓1 at every point left/right of the window. Returns ``(c, e, S)``.
+    """
+    L, R = win.L, win.R
+    c = ar.div(ar.const(2), R - L)
+    e = -(c * (R + L)) * ar.const(1, 2)
+    S = ar.div(win.T - L[:, None], (R - L)[:, None])
+    return c, e, S
+
+
+def window_labels(ar: Arithmetic, Ys, win: Windows) -> np.ndarray:
+    """Labels ``Ys`` (of the sorted points, (n, k)) by window and position (n_win, K, k); virtual
+    positions get 0."""
+    Yw = ar.zeros(win.T.shape + (Ys.shape[1],))
+    Yw[win.real] = Ys[win.src[win.real]]
+    return Yw
+
+
+def check_positions(ar: Arithmetic, S, message: str) -> None:
+    """Positions strictly inside (0, 1) and strictly increasing in every window (checked in
+    float64: layer 2 is fitted to these values); :class:`AssumptionError` with ``message`` if not."""
+    Sf = ar.to_float(S)
+    if not (np.all(Sf > 0) and np.all(Sf < 1) and np.all(np.diff(Sf, axis=1) > 0)):
+        raise AssumptionError(message)
+
+
+# ------------------------------------------------------------------------------------- zig-zags
 @dataclass
 class ZigZag:
     """Fitted zig-zag of one output block: ``G`` (K, n_win+1) gap levels, ``perm`` ownership."""
 
     G: np.ndarray
     perm: np.ndarray  # (n_win, K): node owning position m of window j
-    lam: np.ndarray
+    lam: np.ndarray  # (K,) starting level λ_k of every node (up-frame)
     strategy: str
     max_level: float
     mass: float  # max over windows of Σ_k max(|G_j|, |G_{j+1}|): the float64 cancellation mass
 
 
-def _requirements(S, TT, mu):
+def _targets(ar: Arithmetic, Y, V):
+    """τ = y/V per position in the *up-frame*: the sign alternates with the position."""
+    sign = np.where(np.arange(Y.shape[1]) % 2 == 0, 1, -1)
+    return ar.div(Y, V) * sign[None, :]
+
+
+def _requirements(ar: Arithmetic, S, TT, mu):
     """Level B[j, m] a node needs entering window j to own position m (up-frame)."""
-    exact = S.dtype == object
-    one = 1 if exact else 1.0
     ds = np.diff(S, axis=1)
-    nw, K = S.shape
+    K = S.shape[1]
     sig = np.empty_like(S)
-    left = (one + mu + TT[:, 1:]) / ds  # needed slope so the left neighbour sits at <= -1-mu
-    right = (one + mu - TT[:, :-1]) / ds  # ... and the right neighbour at >= 1+mu
+    left = ar.div(1 + mu + TT[:, 1:], ds)  # needed slope so the left neighbour sits at <= -1-mu
+    right = ar.div(1 + mu - TT[:, :-1], ds)  # ... and the right neighbour at >= 1+mu
     sig[:, 0] = right[:, 0]
     sig[:, -1] = left[:, -1]
     if K > 2:
@@ -220,10 +270,16 @@ def _requirements(S, TT, mu):
     return sig * S - TT
 
 
+def _closing_need(ar: Arithmetic, s_last, tt_last, mu):
+    """Points right of a chunk see a node's final level G_n: the requirement that saturates it."""
+    gl = ar.div(1 - s_last, s_last)
+    return ar.div(1 + mu - ar.div(tt_last, s_last), gl)
+
+
 def _assign(S_f, TT_f, B_f, strategy):
+    """Ownership in float64: perm[j, m] = node owning position m of window j."""
     carry = not strategy.endswith("-nc")
     strategy = strategy[:-3] if not carry else strategy
-    """Ownership in float64: perm[j, m] = node. Returns perm and the float chain for scoring."""
     nw, K = S_f.shape
     half = K // 2
     g = (1.0 - S_f) / S_f
@@ -297,30 +353,29 @@ def _greedy(p, q, lam, Qmax, Bpos):
     return out
 
 
-def _chain(S, TT, B, perm, exact):
-    """Exact (or float) levels for a given ownership: returns lam, levels (n_win+1, K)."""
+def _chain(ar: Arithmetic, S, TT, B, perm):
+    """Levels of every node for a given ownership (up-frame): returns λ and levels (n_win+1, K).
+
+    A node entering window j at level P_j owns the point s at height τ and leaves at
+    P_{j+1} = P_j·(1 − s)/s + τ/s; λ is the smallest start meeting every requirement, plus 1.
+    """
     nw, K = S.shape
     rows = np.arange(nw)[:, None]
     inv = np.empty_like(perm)
     inv[rows, perm] = np.arange(K)[None, :]
     Sg, Tg, Bg = S[rows, inv], TT[rows, inv], B[rows, inv]  # (n_win, K) by node
-    one = 1 if exact else 1.0
-    g = (one - Sg) / Sg
-    add = Tg / Sg
-    dt = object if exact else np.float64
-    p = np.zeros(K, dtype=dt)
-    q = np.ones(K, dtype=dt)
-    if exact:
-        p[:] = 0
-        q[:] = 1
+    g = ar.div(1 - Sg, Sg)
+    add = ar.div(Tg, Sg)
+    p = ar.zeros(K)
+    q = ar.ones(K)
     lam = None
     for j in range(nw):
-        bound = (Bg[j] - p) / q
+        bound = ar.div(Bg[j] - p, q)
         lam = bound if lam is None else np.maximum(lam, bound)
         p = p * g[j] + add[j]
         q = q * g[j]
-    lam = np.array([v if v > 0 else 0 for v in lam], dtype=object) + 1 if exact else np.maximum(lam, 0.0) + 1.0
-    lev = np.empty((nw + 1, K), dtype=dt)
+    lam = np.maximum(lam, ar.scalar(0)) + 1
+    lev = np.empty((nw + 1, K), dtype=ar.dtype)
     lev[0] = lam
     for j in range(nw):
         lev[j + 1] = lev[j] * g[j] + add[j]
@@ -350,34 +405,17 @@ def _relu_mass(absl):
     return float(2 * np.max(e + A))
 
 
-def fit_zigzag(S, Y, V, mu, strategy: str = "auto", close_end: bool = False, relu_proxy: bool = False) -> ZigZag:
-    """Fit one output block's K zig-zag nodes to positions ``S`` (n_win, K) and labels ``Y``.
+def _best_ownership(S_f, TT_f, B_f, strategies, relu_proxy: bool):
+    """The ownership (float64) with the smallest predicted cancellation mass among ``strategies``.
 
-    Node k < K/2 is team A (output weight +V), the rest team B (-V). In window j team A owns
-    the positions m with m + j even. Returns gap levels G (K, n_win+1) in the real frame.
+    Returns ``(mass, max_level, strategy, perm, (λ, levels))``, the last the float64 chain of
+    :func:`_chain`; the mass is inf when every chain overflows.
     """
-    exact = S.dtype == object
-    nw, K = S.shape
-    sign = np.where(np.arange(K) % 2 == 0, 1, -1)
-    if exact:
-        TT = (Y * (Fraction(1) / V)) * sign[None, :].astype(object)
-    else:
-        TT = (Y / V) * sign[None, :]
-    B = _requirements(S, TT, mu)
-    if close_end:
-        # points right of the chunk see the final level G_n: it must saturate too
-        one = 1 if exact else 1.0
-        gl = (one - S[-1]) / S[-1]
-        need = (one + mu - TT[-1] / S[-1]) / gl
-        B[-1] = np.maximum(B[-1], need)
-    S_f = _exact.to_float_array(S) if exact else S
-    TT_f = _exact.to_float_array(TT) if exact else TT
-    B_f = _exact.to_float_array(B) if exact else B
-    strategies = STRATEGIES if strategy == "auto" else (strategy,)
     best = None
     for st in strategies:
         perm = _assign(S_f, TT_f, B_f, st)
-        lam_f, lev_f = _chain(S_f, TT_f, B_f, perm, False)
+        chain = _chain(FLOAT64, S_f, TT_f, B_f, perm)
+        lev_f = chain[1]
         with np.errstate(over="ignore", invalid="ignore"):
             absl = np.abs(lev_f)
             if relu_proxy:
@@ -388,69 +426,85 @@ def fit_zigzag(S, Y, V, mu, strategy: str = "auto", close_end: bool = False, rel
         if not np.isfinite(mass):
             mass = np.inf
         if best is None or mass < best[0]:
-            best = (mass, mx, st, perm, lam_f, lev_f)
-    mass, mx, st, perm, lam, lev = best
+            best = (mass, mx, st, perm, chain)
+    return best
+
+
+def fit_zigzag(
+    ar: Arithmetic, S, Y, V, mu, strategy: str = "auto", close_end: bool = False, relu_proxy: bool = False
+) -> ZigZag:
+    """Fit one output block's K zig-zag nodes to positions ``S`` (n_win, K) and labels ``Y``.
+
+    Node k < K/2 is team A (output weight +V), the rest team B (−V). In window j team A owns the
+    positions m with m + j even. Claim (checked by :func:`check_zigzag`): inside window j node k's
+    pre-activation G_j + s(G_{j+1} − G_j) equals τ = y/v_k at its owned position and is ≤ −1 − μ,
+    ≥ 1 + μ at the positions left and right of it (mirrored in odd windows). With ``close_end`` the
+    final level G_n saturates too (points right of a Proposition 3.4 chunk see it). The ownership
+    is chosen in float64 (``strategy``, or the one of :data:`STRATEGIES` with the smallest
+    predicted cancellation mass); the levels are computed in ``ar``. Returns the gap levels
+    G (K, n_win+1) in the real frame.
+    """
+    nw, K = S.shape
+    TT = _targets(ar, Y, V)
+    B = _requirements(ar, S, TT, mu)
+    if close_end:
+        B[-1] = np.maximum(B[-1], _closing_need(ar, S[-1], TT[-1], mu))
+    strategies = STRATEGIES if strategy == "auto" else (strategy,)
+    mass, mx, st, perm, (lam, lev) = _best_ownership(ar.to_float(S), ar.to_float(TT), ar.to_float(B), strategies, relu_proxy)
     if not np.isfinite(mass):
         raise AssumptionError(
             "X: the zig-zag levels overflow float64 for this projection (points too close together "
             "relative to their spread); pass exact=True"
         )
-    if exact:
-        lam, lev = _chain(S, TT, B, perm, True)
-    omega = np.where(np.arange(nw + 1) % 2 == 0, -1, 1)
-    if exact:
-        G = (lev * omega[:, None].astype(object)).T.copy()
-    else:
-        G = (lev * omega[:, None]).T.copy()
+    if ar.exact:  # float64 chose the ownership (and its chain is the float64 result); exact levels follow it
+        lam, lev = _chain(ar, S, TT, B, perm)
+    omega = np.where(np.arange(nw + 1) % 2 == 0, -1, 1)  # up-frame -> real frame
+    G = (lev * omega[:, None]).T.copy()
     return ZigZag(G, perm, lam, st, mx, mass)
 
 
-def check_zigzag(S, Y, V, zz: ZigZag, mu_check) -> np.ndarray:
-    """Construction check: owners hit τ, neighbours saturate. Returns outputs at the positions.
+def zigzag_weights(ar: Arithmetic, G):
+    """Layer-2 rows of a block: W2[k, j] = (G_{k,j+1} − G_{k,j})/2, b2_k = (G_{k,0} + G_{k,n})/2.
 
-    In exact arithmetic this is a proof that the hard-tanh network's output is ``Y`` at every
-    position (the line is monotone inside a window, so saturating the neighbours saturates
-    every other position). Returns an array (n_win, K) of the block output at the positions.
+    Against the window values (+1, …, +1, 2s − 1, −1, …, −1) of a point of window j they give
+    G_j + s(G_{j+1} − G_j): the node's line inside window j, constant between windows.
     """
-    exact = S.dtype == object
+    half = ar.const(1, 2)
+    return (G[:, 1:] - G[:, :-1]) * half, (G[:, 0] + G[:, -1]) * half
+
+
+def check_zigzag(ar: Arithmetic, S, Y, V, zz: ZigZag, mu_check) -> np.ndarray:
+    """Check :func:`fit_zigzag`'s claim; return the block output at every position (n_win, K).
+
+    Every owner must hit τ (exactly in exact arithmetic; within the check's own rounding in
+    float64) with |τ| ≤ 1, and its two neighbouring positions must saturate with margin
+    ``mu_check``. The line is monotone inside a window, so this saturates every other position
+    too and the block output at an owned position is the owner's v_k·V·τ = y (the saturated
+    nodes add exactly +V). A position that fails is given the output y + V, an error no
+    tolerance accepts.
+    """
     nw, K = S.shape
     rows = np.arange(nw)[:, None]
     inv = np.empty_like(zz.perm)
     inv[rows, zz.perm] = np.arange(K)[None, :]
     G = zz.G.T  # (n_win+1, K)
     g0, g1 = G[:-1], G[1:]
-    s_own = S[rows, inv]
     v = np.where(np.arange(K) < K // 2, 1, -1)
-    z_own = g0 + (g1 - g0) * s_own  # (n_win, K) by node
+    z_own = g0 + (g1 - g0) * S[rows, inv]  # (n_win, K) by node
     ok = np.ones((nw, K), dtype=bool)
     up = (np.arange(nw) % 2 == 0)[:, None]
-    one = 1 if exact else 1.0
     for d in (-1, 1):
         m = inv + d
         valid = (m >= 0) & (m < K)
-        mc = np.clip(m, 0, K - 1)
-        z_nb = g0 + (g1 - g0) * S[rows, mc]
+        z_nb = g0 + (g1 - g0) * S[rows, np.clip(m, 0, K - 1)]
         # up windows: left neighbour low, right neighbour high; down windows mirrored
         want_high = (d == 1) == up
-        if exact:
-            good = np.where(want_high, z_nb >= one + mu_check, z_nb <= -one - mu_check)
-        else:
-            good = np.where(want_high, z_nb >= 1.0 + mu_check, z_nb <= -1.0 - mu_check)
+        good = np.where(want_high, z_nb >= 1 + mu_check, z_nb <= -1 - mu_check)
         ok &= ~valid | good.astype(bool)
-    tau = Y[rows, inv] * (Fraction(1) / V if exact else 1.0 / V) * v[None, :]
-    if exact:
-        ok &= z_own == tau
-    else:
-        # the float check itself rounds at ε·|G|: accept that, the forward pass is measured by verify
-        ok &= np.abs(z_own - tau) <= 64 * _EPS * (np.abs(g0) + np.abs(g1) + 1)
-        z_own = tau
-    ok &= np.array([abs(x) <= 1 for x in np.asarray(tau).ravel()], dtype=bool).reshape(tau.shape)
-    out = np.empty((nw, K), dtype=object if exact else np.float64)
-    vv = v.astype(object) * V if exact else v * float(V)
-    val = z_own * vv[None, :]
-    out[rows, inv] = val
-    bad = ~ok
-    if np.any(bad):
-        badpos = inv[bad]
-        out[np.nonzero(bad)[0], badpos] = np.inf if not exact else Fraction(10**30)
+    tau = Y[rows, inv] * ar.div(ar.const(1), V) * v[None, :]
+    # the float64 check itself rounds at ε·|G|: accept that, verify measures the forward pass
+    ok &= np.abs(z_own - tau) <= ar.tol(64 * EPS64 * (np.abs(ar.to_float(g0)) + np.abs(ar.to_float(g1)) + 1))
+    ok &= np.abs(tau) <= 1
+    out = np.empty((nw, K), dtype=ar.dtype)
+    out[rows, inv] = tau * (ar.array(v) * V)[None, :] + np.where(ok, 0, 1) * V
     return out
