@@ -757,7 +757,12 @@ def _check(net: Network, X, y, fmt: Format, rng, method: str, index) -> dict:
             "max_bound": float(np.max(cert.bound)) if len(pts) else 0.0}
 
 
-def _finish(layers, meta, exact: bool) -> Network:
+def _finish(layers, meta, exact: bool, fmt: Format) -> Network:
+    """The network, after checking that every weight is a number of the format (the proof needs it)."""
+    for i, layer in enumerate(layers):
+        for key, a in layer.arrays().items():
+            if not np.all(fmt.representable(a)):  # pragma: no cover - every weight is built from numbers of F
+                raise ConstructionError(f"float_safe: layers[{i}].{key} holds a number outside {fmt.name}; this is a bug")
     net = Network(layers, meta)
     return net.to_exact() if exact else net
 
@@ -872,6 +877,11 @@ def float_safe_classifier(X, y, *, dtype="float32", classes=None, cells=None, rn
     data: Dataset = prepare(X, y, task="classification", classes=classes)
     gen = as_rng(rng)
     C = data.k
+    if C + 2 >= 2 ** min(fmt.p, fmt.accumulator.p):
+        raise ArgumentError(
+            f"dtype: {fmt.name} holds integers exactly only below {2 ** fmt.p}, so its decoder can tell at most "
+            f"{2 ** fmt.p - 3} classes apart; got {C} classes (use float32)"
+        )
     codes = data.labels.astype(np.int64)
     layers, (W4, b4), index, info = _route(data, codes, (codes + 1.0)[:, None], fmt, cells, gen, True)
     (W5, b5), (W6, b6) = _decode_layers(W4.shape[0], C)
@@ -884,7 +894,7 @@ def float_safe_classifier(X, y, *, dtype="float32", classes=None, cells=None, rn
     }
     net = Network(layers, meta)
     check = _check(net, data.X, data.classes[data.labels], fmt, gen, "float_safe_classifier", data.index)
-    return _finish(net.layers, {**meta, "certificate": check}, exact)
+    return _finish(net.layers, {**meta, "certificate": check}, exact, fmt)
 
 
 @register(
@@ -961,4 +971,4 @@ def float_safe(X, y, *, dtype="float32", cells=None, rng=None, exact: bool = Fal
     meta = {"method": "float_safe", "n_duplicates_merged": data.n_duplicates, **info}
     net = Network(layers, meta)
     check = _check(net, data.X, Yh, fmt, gen, "float_safe", data.index)
-    return _finish(net.layers, {**meta, "certificate": check}, exact)
+    return _finish(net.layers, {**meta, "certificate": check}, exact, fmt)
