@@ -52,6 +52,9 @@ __all__ = ["float_safe", "float_safe_classifier", "architecture", "classifier_ar
 #: The level an off-signal reaches on its "off" side: it turns every gate and leaf it feeds off.
 ON = 2.0
 
+#: Relative slack, per unit of S + |θ|, for the builder's own float64 arithmetic (see ``_Unit.of``).
+_OWN64 = 8 * 2.0**-53
+
 _REFERENCE = (
     "This library's routing construction (docs/float_safe.md); context: Y. Park, G. Hwang, W. Lee, "
     "S. Park, Expressive power of ReLU and step networks under floating-point operations, "
@@ -90,8 +93,12 @@ class _Unit:
         q = c1 * n_live
         K1 = (ON + safety * tf) / (1 - safety * uf) + rho * 2 * acc.tiny * n_live
         # a gate or leaf sums a handful of off-signals (times gain): keep every sum 64× below overflow
-        kappa_max = float(_pow2_at_most(fmt.max / (64.0 * max(gain, 1.0) * max(span, 1e-300))))
-        return cls(rho * q, K1 * 1.01, kappa_max)
+        # ... and the weights κw themselves (|w| < 2) finite, whatever the data's scale
+        kappa_max = float(_pow2_at_most(min(fmt.max / (64.0 * max(gain, 1.0) * max(span, 1e-300)), fmt.max / 4)))
+        # the builder's own float64 (its projection t, certify's float64 reference of the same sum
+        # and the few roundings of the checks below) is off by a few u₆₄(S + |θ|): in float64 as
+        # the target format that is as large as the rounding being guarded against
+        return cls(rho * q + _OWN64, K1 * 1.01, kappa_max)
 
     def lower(self, hi_max, kappa):
         """Smallest θ with θ − ρq|θ| ≥ hi_max + K1/κ (elementwise)."""
@@ -120,7 +127,7 @@ def _pow2_at_least(v):
 
 def _pow2_at_most(v):
     v = np.asarray(v, dtype=np.float64)
-    return np.exp2(np.floor(np.log2(np.clip(v, 2.0**-1000, 2.0**1000))))
+    return np.exp2(np.floor(np.log2(np.clip(v, 2.0**-1000, 2.0**1023))))
 
 
 def placeable(unit: _Unit, hi_max, lo_min, fmt: Format) -> np.ndarray:
@@ -178,7 +185,8 @@ def place_cuts(unit: _Unit, hi_max, lo_min, fmt: Format, kappa=None):
 # directions
 # ---------------------------------------------------------------------------------------------
 def _draw_direction(d: int, nnz: int, fmt: Format, rng: np.random.Generator) -> np.ndarray:
-    """A random unit direction with ``nnz`` nonzero coordinates, rounded to the format.
+    """A random direction with ``nnz`` nonzero coordinates, rounded to the format: of unit
+    norm, or, with one nonzero, ±s with s random in [1, 2).
 
     Fewer nonzeros mean fewer rounded terms (a smaller γ_n) and a smaller Σ|w_k x_k|.
     """
@@ -186,9 +194,26 @@ def _draw_direction(d: int, nnz: int, fmt: Format, rng: np.random.Generator) -> 
     idx = rng.choice(d, size=min(nnz, d), replace=False)
     w[idx] = rng.standard_normal(len(idx))
     w /= np.linalg.norm(w)
+    if len(idx) == 1:  # an axis: a random significand (see _pair_axis); ±1 would keep the format's grid
+        w[idx] *= 1.0 + rng.random()
     w = fmt.round(w)
     if not np.any(w):
         w[idx[0]] = 1.0
+    return w
+
+
+def _pair_axis(xp: np.ndarray, xq: np.ndarray, fmt: Format, rng: np.random.Generator) -> np.ndarray:
+    """The coordinate axis along which two points differ most relative to their size, times a
+    random number of the format in [1, 2).
+
+    One coordinate is the fewest rounded terms and the smallest Σ|w_k x_k|, so it separates the
+    closest pairs. The random significand matters for a format coarser than its accumulator
+    (bfloat16, float16): neighbours of the format project to s·x and s·x′, between which a
+    threshold of the format usually fits, while along the bare axis none does.
+    """
+    diff = np.abs(xp - xq) / np.maximum(np.maximum(np.abs(xp), np.abs(xq)), 1e-300)
+    w = np.zeros(len(xp))
+    w[int(np.argmax(diff))] = fmt.round(np.array([1.0 + rng.random()]))[0]
     return w
 
 
@@ -198,6 +223,12 @@ class Points:
     def __init__(self, X: np.ndarray):
         self.X = X
         self.absX = np.abs(X)
+        self.col_max = self.absX.max(axis=0, initial=0.0)
+
+    def span(self, w: np.ndarray) -> float:
+        """A bound of |t| + |θ| over *all* points for a threshold within the data's range, in O(d)
+        (a cut planned on some points still computes its off-signals on every point)."""
+        return 2.0 * float(np.abs(w) @ self.col_max) + 1e-300
 
     @property
     def shape(self):
@@ -281,8 +312,8 @@ def _sorted_bounds(t: np.ndarray, S: np.ndarray, unit: _Unit):
 def _cut_direction(t, S, n_slabs: int, unit: _Unit, fmt: Format):
     """Cuts near the quantiles n/n_slabs, each at the clearest gap of its window.
 
-    Returns ``(thetas, kappas, score)`` or None; the score (smallest clear gap over the spread)
-    ranks directions.
+    Returns ``(thetas, kappas, score)`` or None (no window has a gap a cut fits in); the score
+    (cuts placed, then the smallest clear gap over the spread) ranks directions.
     """
     n = len(t)
     order, P, Q = _sorted_bounds(t, S, unit)
@@ -295,10 +326,11 @@ def _cut_direction(t, S, n_slabs: int, unit: _Unit, fmt: Format):
     idx = lo[:, None] + np.minimum(np.arange(int(width.max(initial=1)))[None, :], np.maximum(width - 1, 0)[:, None])
     j = idx[np.arange(len(q)), np.argmax(clear[idx], axis=1)]
     theta, kappa, ok = place_cuts(unit, P[j], Q[j + 1], fmt)
-    if not ok.all():
+    if not ok.any():
         return None
+    # a window without a gap that fits loses its cut (the two slabs beside it are one)
     spread = float(t.max() - t.min()) if n > 1 else 1.0
-    return theta, kappa, float(np.min(clear[j])) / max(spread, 1e-300)
+    return theta[ok], kappa[ok], (int(ok.sum()), float(np.min(clear[j[ok]])) / max(spread, 1e-300))
 
 
 def _span(t: np.ndarray, S: np.ndarray) -> float:
@@ -313,12 +345,13 @@ def plan_cells(pts: Points, fmt: Format, n_cells: int, rng: np.random.Generator,
     Claim: for every cut and every point, the point's computed off-signals are certainly 0 on one
     side and certainly ≥ ON on the other (the cut lies in a gap whose clear width exceeds the
     worst-case rounding of every point, checked over all points). The occupied cells of the grid
-    are the cells.
+    are the cells. A direction with no such gap near its quantiles is dropped (one cell, at worst:
+    step 3b splits what conflicts).
     """
     n, d = pts.shape
     if n_cells <= 1:
         return Level1([], [], [], [[]], np.zeros(n, dtype=np.int64))
-    G = 1 if n_cells <= 16 else 2
+    G = 1 if n_cells <= 16 or d == 1 else 2  # one coordinate: a second grid direction would repeat the first
     per = max(2, int(round(n_cells ** (1.0 / G))))
     grid = []
     for _ in range(G):
@@ -331,15 +364,13 @@ def plan_cells(pts: Points, fmt: Format, n_cells: int, rng: np.random.Generator,
             got = _cut_direction(t, S, per, unit, fmt)
             if got is not None and (best is None or got[2] > best[0]):
                 best = (got[2], w, got[0], got[1], t)
-        if best is None:
-            raise AssumptionError(
-                f"X: no direction of {candidates} tried cuts the data into {per} slabs at gaps wider than "
-                f"{fmt.name} rounding; the points are too close together for this format"
-            )
-        grid.append(best[1:])
+        if best is not None:  # else no gap near a quantile fits a cut: fewer cells, split later
+            grid.append(best[1:])
+    if not grid:
+        return Level1([], [], [], [[]], np.zeros(n, dtype=np.int64))
     slab = np.stack([np.searchsorted(theta, t) for _, theta, _, t in grid], axis=1)
     key = np.zeros(n, dtype=np.int64)
-    for g in range(G):  # one integer per grid cell (unique on rows is far slower)
+    for g in range(len(grid)):  # one integer per grid cell (unique on rows is far slower)
         key = key * (len(grid[g][1]) + 1) + slab[:, g]
     _, first_of, cell_of = np.unique(key, return_index=True, return_inverse=True)
     cells = slab[first_of]
@@ -398,10 +429,11 @@ def split_cells(pts: Points, level1: Level1, conflicts: dict, fmt: Format, rng: 
     for c, (p, q) in conflicts.items():
         members = order[starts[c]:starts[c + 1]]
         ip, iq = int(np.flatnonzero(members == p)[0]), int(np.flatnonzero(members == q)[0])
-        for _ in range(tries):
-            w = _draw_direction(d, min(d, 8), fmt, rng)
+        for attempt in range(tries):
+            # alternately the pair's own axis and a random sparse direction
+            w = _pair_axis(pts.X[p], pts.X[q], fmt, rng) if attempt % 2 == 0 else _draw_direction(d, min(d, 8), fmt, rng)
             t, S = pts.project(w, members)
-            unit = _Unit.of(fmt, int(np.count_nonzero(w)) + 1, n_max, _span(t, S))
+            unit = _Unit.of(fmt, int(np.count_nonzero(w)) + 1, n_max, pts.span(w))
             got = _cut_between(t, S, ip, iq, unit, fmt)
             if got is None:
                 continue
@@ -486,15 +518,17 @@ def _candidate(pts: Points, level1, keys, fmt, rng, n_max, nnz, gain, sub=None):
 
 
 def plan_leaves(pts: Points, level1: Level1, keys: np.ndarray, fmt: Format, rng: np.random.Generator,
-                n_max: int, gain: float, max_directions: int = 16, max_splits: int = 8):
+                n_max: int, gain: float, max_directions: int = 16, max_splits: int = 8, index=None):
     """Step 3: shared directions v_r; in every cell, cuts between runs of equal labels along one of them.
 
     Claim: each cell has a direction along which every boundary between two runs of different
     labels is a gap that every point of the cell clears (as in step 2, but per cell: the threshold
-    of a cut depends on the cell). The better of two sparse candidates serves most cells; a cell
-    with a close pair of different labels along it is split between the pair (step 3b) and tested
-    again; cells that still conflict get further directions, each covering the most cells left.
-    Returns the chosen ``(leaves, unit)`` per direction and each cell's direction.
+    of a cut depends on the cell). One sparse direction serves most cells; a cell with a close
+    pair of different labels along it is split between the pair (step 3b) and tested again; cells
+    that still conflict get further directions, each covering the most cells left. Returns the
+    chosen ``(leaves, unit)`` per direction and each cell's direction; if some cell is left,
+    :class:`AssumptionError` names one pair per such cell (by ``index``, the user's index of
+    every row, when given).
     """
     n, d = pts.shape
     cands = [_candidate(pts, level1, keys, fmt, rng, n_max, min(d, 8), gain)]
@@ -518,11 +552,12 @@ def plan_leaves(pts: Points, level1: Level1, keys: np.ndarray, fmt: Format, rng:
             group[gain_cells] = len(chosen)
             chosen.append((leaves, unit))
     if (group < 0).any():
-        bad = np.flatnonzero(group < 0)
-        members = np.flatnonzero(np.isin(level1.cell_of, bad))
+        # every such cell failed along the first direction too, so it has a pair there
+        rows = np.array([first.conflicts[int(c)] for c in np.flatnonzero(group < 0)])
+        names = np.sort(rows if index is None else np.asarray(index)[rows], axis=1)
         raise AssumptionError(
-            f"X: {len(bad)} cells hold points with different labels closer together than {fmt.name} "
-            f"rounding along every one of {tried} directions tried (points {format_indices(members)}); "
+            f"X: points with different labels lie closer together than {fmt.name} rounding can separate, "
+            f"along every one of {tried} directions tried, at index pairs {format_indices(names)}; "
             "pass another rng, or a wider format"
         )
     return chosen, group
@@ -550,7 +585,9 @@ def level2_thresholds(pts: Points, chosen, group: np.ndarray, cell_of: np.ndarra
         _, need, ok = place_cuts(unit, lv.P[bnd], lv.Q[bnd + 1], fmt)
         if not ok.all():  # pragma: no cover - step 3 checked every boundary
             raise ConstructionError("float_safe: a checked cut could not be placed; this is a bug in memorize")
-        kappa = np.ones(max(J - 1, 0))
+        # every slot is used by the cell with the most leaves, so each κ is some cut's need; the
+        # floor 1 (or κ_max, when the off-signals' budget is smaller) only rounds tiny needs up
+        kappa = np.full(max(J - 1, 0), min(1.0, unit.kappa_max))
         np.maximum.at(kappa, slot, need)
         # unused slots: a threshold above every point of the cell (every cell: lv may hold a subset)
         t, S = pts.project(lv.w)
@@ -716,7 +753,7 @@ def _route(data: Dataset, keys: np.ndarray, values: np.ndarray, fmt: Format, n_c
     C = float(2.0 ** math.ceil(math.log2(max(1.0, float(np.max(np.abs(values_h)))))))
     pts = Points(Xh)
     level1 = plan_cells(pts, fmt, B_target, rng, n_max)
-    chosen, group = plan_leaves(pts, level1, keys_h, fmt, rng, n_max, C)
+    chosen, group = plan_leaves(pts, level1, keys_h, fmt, rng, n_max, C, index=data.index[first])
     B = level1.n_cells
     cell_of = level1.cell_of
     cuts2 = level2_thresholds(pts, chosen, group, cell_of, B, fmt)
@@ -777,7 +814,7 @@ def _widths(n: int, dx: int, dy: int, classification: bool, cells=None, n_cells=
         if B <= 1:
             level1_cuts, n_cells = 0, 1
         else:
-            G = 1 if B <= 16 else 2
+            G = 1 if B <= 16 or dx == 1 else 2
             per = max(2, int(round(B ** (1.0 / G))))
             level1_cuts, n_cells = G * (per - 1), per**G
     if leaf_slots is None:
@@ -893,7 +930,9 @@ def float_safe_classifier(X, y, *, dtype="float32", classes=None, cells=None, rn
         **info,
     }
     net = Network(layers, meta)
-    check = _check(net, data.X, data.classes[data.labels], fmt, gen, "float_safe_classifier", data.index)
+    # one class: a single output, which certify would read as a real target (the label itself)
+    labels = data.Y if C == 1 else data.classes[data.labels]
+    check = _check(net, data.X, labels, fmt, gen, "float_safe_classifier", data.index)
     return _finish(net.layers, {**meta, "certificate": check}, exact, fmt)
 
 
