@@ -212,7 +212,7 @@ def test_exact_mode_in_bfloat16_is_about_the_rounded_inputs():
     """The docs' caveat: bfloat16's margins do not cover the rounding of the inputs themselves
     (2⁻⁸ of their size), so the exact network is exact on the rounded inputs only."""
     rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((200, 4)) * 3, rng.integers(0, 3, 200)
+    X, y = rng.standard_normal((40, 4)) * 3, rng.integers(0, 3, 40)
     enet = float_safe_classifier(X, y, dtype="bfloat16", exact=True)
     assert memorize.verify(enet, FORMATS["bfloat16"].round(X), y).max_error == 0
     assert memorize.verify(enet, X, y).max_error > 0
@@ -406,7 +406,7 @@ def _cases():
         "gauss": (rng.standard_normal((150, 3)), rng.integers(0, 3, 150), None),
         "few cells": (rng.standard_normal((90, 2)), rng.integers(0, 4, 90), 4),
         "grid": (g, np.arange(len(g)) % 3, None),
-        "digits": (Xd[:150], yd[:150], None),
+        "digits": (Xd[:90], yd[:90], None),
         "huge": (rng.standard_normal((70, 3)) * 1e20, rng.integers(0, 2, 70), None),
         "1-d": (np.unique(np.round(rng.standard_normal(120), 2)), None, None),
     }
