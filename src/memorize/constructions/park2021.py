@@ -13,8 +13,8 @@ Construction F = φ4 ∘ φ3 ∘ φ2 ∘ φ1, every weight a Python ``int``:
   the keys κ = ⌊(z − z0)/2^e⌋, 2^e ≤ the smallest gap of z, are distinct.
 * steps 3–4: the sorted points are cut into buckets of K; bucket b gets the smallest modulus
   m_b under which its keys have distinct residues (at most M* = O(K²·n): the fingerprint
-  lemma), and one big integer V_b = m_b·2^{Mℓ} + (a table of M slots of ℓ bits whose slot
-  κ mod m_b holds the label of key κ).
+  lemma), and one big integer V_b holding m_b, a parity bit and a table of M slots of ℓ bits
+  whose slot κ mod m_b holds the label of key κ.
 * φ2 (step 5): a staircase of z hands on V_b (the flat lookup of :mod:`._bits`, N/K thresholds).
 * φ3 (step 6): reads m_b off V_b, reduces z − z0 modulo 2^e·m_b (restoring division by a
   looked-up divisor: a test layer and a gate layer per digit) and reads h = κ mod m_b.
@@ -213,22 +213,25 @@ def find_moduli(keys: np.ndarray, K: int) -> list:
 
 
 def pack_buckets(keys: np.ndarray, labels: np.ndarray, K: int, moduli: list, M: int, ell: int) -> list:
-    """Step 4: the bucket integers V_b = m_b·2^{Mℓ} + Σ_{i ∈ b} y_i·2^{ℓ(M − 1 − (κ_i mod m_b))}.
+    """Step 4: V_b = (2·m_b + (b mod 2))·2^{Mℓ} + Σ_{i ∈ b} y_i·2^{ℓ(M − 1 − (κ_i mod m_b))}.
 
     Claim: the top field of V_b is m_b (:func:`read_modulus`) and slot κ_i mod m_b of its table
     (:func:`read_slot`) is the label y_i of every point i of bucket b; the other slots hold 0.
     Needs labels < 2^ℓ and m_b ≤ M (the residues are distinct, step 3, so no slot is written
-    twice).
+    twice). The parity bit b mod 2 between them makes consecutive bucket integers differ, so
+    every lookup step has a nonzero height and the network's shape does not depend on the labels.
 
     Examples
     --------
     >>> V = pack_buckets(np.array([0, 3, 9, 10]), np.array([1, 2, 3, 1]), 2, [2, 2], 2, 2)
     >>> [(read_modulus(v, 2, 2), read_slot(v, 0, 2, 2), read_slot(v, 1, 2, 2)) for v in V]
     [(2, 1, 2), (2, 1, 3)]
+    >>> V[1] - V[0] != 0
+    True
     """
     out = []
     for b, m in enumerate(moduli):
-        acc = m << (M * ell)
+        acc = ((m << 1) | (b & 1)) << (M * ell)
         for i in range(b * K, min((b + 1) * K, len(keys))):
             acc |= int(labels[i]) << (ell * (M - 1 - int(keys[i]) % m))
         out.append(acc)
@@ -237,7 +240,7 @@ def pack_buckets(keys: np.ndarray, labels: np.ndarray, K: int, moduli: list, M: 
 
 def read_modulus(V_b: int, M: int, ell: int) -> int:
     """m_b, the top field of a bucket integer (the inverse of :func:`pack_buckets`)."""
-    return V_b >> (M * ell)
+    return V_b >> (M * ell + 1)
 
 
 def read_slot(V_b: int, s: int, M: int, ell: int) -> int:
@@ -276,15 +279,23 @@ def _read_field(forms: dict, width: int, bits: int, beta: int, q: int, keep_x: b
 
 
 def modulus_layers(forms: dict, width: int, M: int, ell: int, q: int) -> tuple[list, dict, int]:
-    """Step 6a: read m_b, the top F = bit_length(M) bits of V_b, carrying z.
+    """Step 6a: read m_b, the top F = bit_length(M) bits of V_b, carrying z; drop the parity bit.
 
-    Claim: after ⌈F/q⌉ layers ``"m"`` is m_b and ``"T"`` the table part of V_b (< 2^{Mℓ}),
-    because V_b < 2^{Mℓ + F} and every chunk is read exactly (:mod:`._bits`, ``_read_chunk``).
-    Takes the forms ``{"z", "V"}`` of the lookup; hands on ``{"z", "m", "T"}``.
+    Claim: V_b < 2^{Mℓ + F + 1} and every chunk is read exactly (:mod:`._bits`, ``_read_chunk``),
+    so after ⌈F/q⌉ layers ``"m"`` is m_b, and one more layer reads the parity bit off, leaving
+    ``"T"``, the table part of V_b (< 2^{Mℓ}). With M = 1, m_b = 1 is known: the top two bits are
+    read off without carrying anything. Takes the forms ``{"z", "V"}`` of the lookup; hands on
+    ``{"z", "m", "T"}`` (only ``{"T"}`` when M = 1).
     """
     F = M.bit_length()
-    layers, new, width = _read_field({"z": forms["z"], "x": forms["V"]}, width, F, M * ell + F, q, True, ("z",))
-    return layers, {"z": new["z"], "m": new["acc"], "T": new["x"]}, width
+    beta = M * ell + F + 1
+    if M == 1:
+        layers, new, width = _read_field({"x": forms["V"]}, width, F + 1, beta, q, True, ())
+        return layers, {"T": new["x"]}, width
+    layers, new, width = _read_field({"z": forms["z"], "x": forms["V"]}, width, F, beta, q, True, ("z",))
+    parity = {"bits": 1, "acc": False, "last_x": False}
+    dense, new, _ = _read_layer({"z": new["z"], "m": new["acc"], "x": new["x"]}, width, parity, M * ell + 1, ("z", "m"))
+    return layers + [dense], {"z": new["z"], "m": new["m"], "T": new["x"]}, dense.out_dim
 
 
 def _test_layer(forms: dict, width: int, b: int, unit: int) -> tuple[Dense, dict]:
@@ -359,12 +370,11 @@ def hash_layers(forms: dict, width: int, z0: int, e: int, M: int, qbits: int, el
     """Step 6: φ3, from the lookup's ``{"z", "V"}`` to ``{"h", "T"}`` (steps 6a–6c).
 
     Claim: at every data point ``"h"`` is κ mod m_b and ``"T"`` the table of its bucket. With
-    M = 1 every bucket is one point with m_b = 1: h = 0 and T = V − 2^ℓ, no layer is needed.
+    M = 1 every bucket is one point with m_b = 1: h = 0, and only the table is read off.
     """
-    if M == 1:
-        vc, vk = forms["V"]
-        return [], {"h": const_form(0), "T": (dict(vc), vk - (1 << ell))}, width
     a, f, width = modulus_layers(forms, width, M, ell, q)
+    if M == 1:
+        return a, {"h": const_form(0), "T": f["T"]}, width
     b, f, width = reduce_layers(f, width, z0, e, M, qbits, q)
     c, f, width = quotient_layers(f, width, e, M, q)
     return a + b + c, f, width
@@ -424,7 +434,8 @@ def decode_from_buckets(z: np.ndarray, keys: np.ndarray, V: list, taus: list, K:
     """Step 8 (large data): the claims of steps 3–6 checked from the stored integers alone.
 
     Claim: for every sorted point i the thresholds put z_i in bucket b = ⌊i/K⌋, the top field of
-    V_b is its modulus m_b ≤ M, the quotient ⌊(z_i − z0)/(2^e·m_b)⌋ has at most ``qbits`` bits,
+    V_b is its modulus m_b ≤ M, the quotient ⌊(z_i − z0)/(2^e·m_b)⌋ has at most ``qbits`` bits
+    (when M > 1: with M = 1 the network divides nothing and h = 0),
     h = ((z_i − z0) mod 2^e·m_b) >> e equals κ_i mod m_b, and slot h holds the label; then the
     network's output is that label. Returns the labels, −1 where a claim fails. O(N) big-integer
     operations; the full forward pass is :func:`memorize.verify`'s job.
@@ -438,7 +449,7 @@ def decode_from_buckets(z: np.ndarray, keys: np.ndarray, V: list, taus: list, K:
         ok = (b == 0 or z[i] >= taus[b - 1]) and (b == B - 1 or z[i] < taus[b]) and 1 <= m <= M
         zi = int(z[i]) - z0
         h = (zi % (m << e)) >> e if m >= 1 else -1
-        ok = ok and (zi // (m << e)).bit_length() <= qbits and h == int(keys[i]) % m
+        ok = ok and (M == 1 or (zi // (m << e)).bit_length() <= qbits) and h == int(keys[i]) % m
         out[i] = read_slot(V[b], h, M, ell) if ok else -1
     return out
 
@@ -478,11 +489,13 @@ def _quotient_bits(key_max: int, K: int) -> int:
 
 
 def widths(N: int, K: int, M: int, qbits: int, ell: int, q: int, W2: int) -> list[int]:
-    """All hidden widths, in order: projection, lookup (6a … 6c when M > 1), read-out."""
+    """All hidden widths, in order: projection, lookup, 6a (6b and 6c when M > 1), read-out."""
     B = -(-N // K)
     ws = [1] + plan.lookup_widths(plan.plan_lookup(B - 1, W2, "flat"))
-    if M > 1:
-        ws += [1 + 2 * (2**b - 1) + 1 + (j > 0) for j, b in enumerate(plan.chunks(M.bit_length(), q))]
+    if M == 1:
+        ws += [2 * (2**b - 1) + 1 + (j > 0) for j, b in enumerate(plan.chunks(2, q))]
+    else:
+        ws += [1 + 2 * (2**b - 1) + 1 + (j > 0) for j, b in enumerate(plan.chunks(M.bit_length(), q))] + [5]
         cs = plan.chunks(qbits, q)
         for j, b in enumerate(cs):
             ws += [3 + 2 * (2**b - 1), 2 + (j < len(cs) - 1) + (2**b - 1)]
@@ -505,8 +518,10 @@ def _depth(N: int, K: int, M: int, qbits: int, ell: int, q: int, W2: int) -> int
     """len(widths(...)) in O(1)."""
     B = -(-N // K)
     d = 1 + int(plan.lookup_depth(np.array([B - 1]), W2, "flat")[0])
-    if M > 1:
-        d += -(-M.bit_length() // q) + 2 * -(-qbits // q) + -(-(M - 1).bit_length() // q)
+    if M == 1:
+        d += -(-2 // q)
+    else:
+        d += -(-M.bit_length() // q) + 1 + 2 * -(-qbits // q) + -(-(M - 1).bit_length() // q)
     return d + M * -(-ell // q) + 1
 
 
@@ -605,11 +620,11 @@ def _nonzeros(d: Dense) -> int:
 
 def _weight_bits(sh: dict, ell: int, z_bits: int) -> int:
     """Bound on the bit length of every weight and bias: the bucket integers and the read-out
-    thresholds have at most M·ℓ + F + 1 bits (F = bit_length(M)); the projection and the lookup
+    thresholds have at most M·ℓ + F + 2 bits (F = bit_length(M)); the projection and the lookup
     thresholds at most z_bits + 1; the tests and gates of step 6b multiply 2^s·2^e ≤ z·2/m_b by
     t < 2^q, the read-in digit weights (≤ 2^q) and M: at most z_bits + F + 2q + 1."""
     F = sh["M"].bit_length()
-    return max(sh["M"] * ell + F + sh["q"] + 1, z_bits + F + 2 * sh["q"] + 2)
+    return max(sh["M"] * ell + F + sh["q"] + 2, z_bits + F + 2 * sh["q"] + 2)
 
 
 def architecture(n: int, dx: int, dy: int = 1, *, n_classes: int | None = None, key_max: int | None = None,
