@@ -686,7 +686,7 @@ def paper_size(n: int, dx: int, dy: int = 1, activation: str = "relu", **_option
     sh = choose_shape(int(n), 4 * int(n) ** 2, ell, worst=True)
     ws = sh["widths"]
     return PaperSize(tuple(ws), int(sum(ws)),
-                     f"O(N^(2/3)) parameters at constant width (Park et al. 2021, Thm 1); worst case of the "
+                     f"O(N^(2/3)) parameters at constant width (Park et al. 2021); worst case of the "
                      f"re-derived construction: {plan.dense_params(dx, ws):,} parameters, width {max(ws)}, "
                      f"depth {len(ws)}")
 
@@ -865,7 +865,7 @@ def park2021(X, y, *, bucket_size: int | None = None, bits_per_layer: int = 1, l
 
     Notes
     -----
-    Theorem (Park, Lee, Yun, Shin 2021, Thm 1; form and constants re-derived, see
+    Theorem (Park, Lee, Yun, Shin 2021, main result; form and constants re-derived, see
     ``docs/park2021.md``): N points with ‖x_i‖ ≤ r, pairwise δ apart, with C labels, are
     memorized by a ReLU network of constant width with O(N^{2/3}) parameters up to factors
     logarithmic in N, r/δ and C. Recipe: one ReLU projects to distinct integers z (checked
