@@ -117,6 +117,53 @@ def crossover(grid: list, counts: list):
     return None
 
 
+def worked_example() -> str:
+    """Eight points of the plane, three labels, K = 4: the stored integers and one point's trace."""
+    from memorize._arith import EXACT
+    from memorize.constructions import _bits as B
+    from memorize.data import prepare
+
+    X = np.array([[0.0, 0.0], [1.0, 0.5], [0.25, 1.0], [-1.0, 0.75], [0.5, -0.5], [-0.5, -1.0], [1.0, -1.0],
+                  [-0.75, 0.25]])
+    y = np.array([2, 0, 1, 1, 0, 2, 2, 0])
+    net = memorize.build("park2021", X, y, bucket_size=4)
+    assert verify(net, X, y).max_error == 0
+    data = prepare(X, y, task="classification")
+    labvals, offset, _, ell = B.stored_labels(data)
+    Dx, D0 = B.integer_coordinates(data.X)
+    pr = B.project_to_integers(data.X, Dx, D0, np.random.default_rng(0), 8)
+    bk = P.make_buckets(pr, labvals[pr.order], ell, bucket_size=4)
+    z0 = int(pr.z[0])
+    out = ["```",
+           f"first layer z = relu(<{pr.a}, x> + {pr.bias}); smallest gap Q = {pr.Q}, 2^e = {2**bk.e}, z0 = {z0}",
+           f"K = {bk.K}, moduli m_b = {bk.moduli}, M = {bk.M} slots of ell = {bk.ell} bits, quotient bits "
+           f"{bk.qbits}", "",
+           "| point | x | z | key (z − z0) >> e | bucket | key mod m_b | label |", "|---|---|---|---|---|---|---|"]
+    for i, row in enumerate(pr.order):
+        b = i // bk.K
+        out.append(f"| {row} | {X[row].tolist()} | {pr.z[i]} | {bk.keys[i]} | {b} | {int(bk.keys[i]) % bk.moduli[b]} | "
+                   f"{bk.labels[i]} |")
+    out.append("")
+    F = bk.M.bit_length()
+    for b, V in enumerate(bk.V):
+        bits = format(V, f"0{bk.M * bk.ell + F + 1}b")
+        slots = " ".join(bits[F + 1 + s * bk.ell:F + 1 + (s + 1) * bk.ell] for s in range(bk.M))
+        out.append(f"V_{b} = {V}: modulus {bits[:F]} | parity {bits[F]} | slots {slots}")
+    out.append(f"threshold tau_1 = z of the last point of bucket 0, plus 1 = {bk.taus[0]}")
+    i = 5
+    b, m = i // bk.K, bk.moduli[i // bk.K]
+    zi = int(pr.z[i]) - z0
+    D = m << bk.e
+    h = (zi % D) >> bk.e
+    val = int(net(EXACT.array(X[[pr.order[i]]]))[0, 0])
+    out += ["", f"trace of point {pr.order[i]} (z = {pr.z[i]}, key {bk.keys[i]}): lookup -> V_{b}; read m = {m}; "
+            f"z − z0 = {zi} = {zi // D}·{D} + {zi % D} (D = 2^e·m); h = {zi % D} >> {bk.e} = {h} = {bk.keys[i]} mod {m}; "
+            f"slot {h} holds {P.read_slot(bk.V[b], h, bk.M, bk.ell)}; network output {val}",
+            f"network: widths {net.widths}, depth {net.depth}, params {net.num_params}, "
+            f"max weight bits {net.max_weight_bits}", "```"]
+    return "\n".join(out)
+
+
 def report(rows, models, grid, curves) -> str:
     lines = [f"Machine: {machine()}\n",
              f"Data: N points uniform in the unit ball of R^{D}, C = {C} uniform labels; δ is the measured "
@@ -157,6 +204,7 @@ def report(rows, models, grid, curves) -> str:
     body = [[lab, crossover(grid, c["nnz"]) or "never", crossover(grid, c["params"]) or "never"]
             for lab, c in curves.items()]
     lines += [table(head, body), ""]
+    lines += ["### Worked example, N = 8 (K = 4)\n", worked_example(), ""]
     return "\n".join(lines)
 
 
