@@ -473,7 +473,7 @@ def expected_modulus_max(K: int, B: int) -> int:
 
     if K <= 1:
         return 1
-    step = max(1, K // 16)  # p(m) varies on the scale of K²: a coarse sum is accurate to ~1 %
+    step = max(1, K // 16)  # p(m) changes on the scale m ≈ K²: steps of K/16 resolve it
     hi = K * K + 4 * K + 64
     while True:
         m = np.arange(K, hi + 1, step, dtype=np.float64)
@@ -622,7 +622,7 @@ def _weight_bits(sh: dict, ell: int, z_bits: int) -> int:
     """Bound on the bit length of every weight and bias: the bucket integers and the read-out
     thresholds have at most M·ℓ + F + 2 bits (F = bit_length(M)); the projection and the lookup
     thresholds at most z_bits + 1; the tests and gates of step 6b multiply 2^s·2^e ≤ z·2/m_b by
-    t < 2^q, the read-in digit weights (≤ 2^q) and M: at most z_bits + F + 2q + 1."""
+    t < 2^q, the read-in digit weights (≤ 2^q) and M: at most z_bits + F + 2q + 2."""
     F = sh["M"].bit_length()
     return max(sh["M"] * ell + F + sh["q"] + 2, z_bits + F + 2 * sh["q"] + 2)
 
