@@ -169,8 +169,10 @@ def _gamma_coef(u: float, n_max: float) -> float:
 
 
 def _cast_up(x: np.ndarray, dt) -> np.ndarray:
-    """Bounds ``x`` (float64) in the dtype ``dt``, rounded up and kept ≥ the floor where positive."""
+    """Bounds ``x`` (float64) in the dtype ``dt``, rounded up and kept ≥ the floor where positive;
+    nan (a reference that overflowed) becomes inf."""
     x = np.asarray(x, dtype=np.float64)
+    x = np.where(np.isnan(x), np.inf, x)
     if dt == np.float32:
         r = x.astype(np.float32)
         r = np.where(r < x, np.nextafter(r, np.float32(np.inf)), r)
@@ -341,7 +343,9 @@ def _integer_exact(h, z, e, n, B, L: _Layer) -> None:
     S += np.abs(L.b[cols]).astype(dt)
     frac = np.abs(h - np.round(h)).astype(dt)  # exact for numbers of the format (bound 0)
     nonint = frac @ (L.nzW_T[:, cols] > 0).astype(dt)
-    ok = cand & (nonint == 0) & (S.astype(np.float64) * (L.safety * (1 + 2.0**-20)) < 2.0**L.p_int)
+    # S is a sum of nonnegative integers: below 2^p_dt every product and partial sum of it is
+    # exact, and rounding is monotone, so "computed S < 2^p" is decided exactly (p ≤ p_dt)
+    ok = cand & (nonint == 0) & (S < dt(2.0**L.p_int))
     if ok.any():
         e[:, cols] = np.where(ok, dt(0), e[:, cols])
 
@@ -359,8 +363,9 @@ def _activation_bound(act, z, e, fmt: Format):
         return z, e
     with np.errstate(invalid="ignore"):
         if name == "relu":
-            # dead where z + e ≤ 0 (compared exactly in float64); a dead unit's bound is finite
-            keep = z > -e
+            # dead where z + e ≤ 0 (compared exactly in float64); a dead unit's bound is finite,
+            # and a nan reference (an overflowing input) keeps its bound
+            keep = ~(z <= -e)
             h = np.maximum(z, 0.0, out=z)
             np.multiply(e, keep, out=e)
             return h, e
@@ -436,7 +441,16 @@ def bound_chunks(net: Network, X, dtype, *, chunk_bytes: int | None = None, prog
         with np.errstate(over="ignore"):
             h = fmt.round(arr[sl])
         E = np.zeros(h.shape, dtype=np.float64 if fmt.name == "float64" else np.float32)
-        exact_inputs = True
+        h, E = _bound_layers(plan, h, E, fmt)
+        if progress is not None:
+            progress(sl.stop, total)
+        yield sl, h, E
+
+
+def _bound_layers(plan, h, E, fmt: Format):
+    """The reference and the bound through every layer (overflow gives inf bounds, silently)."""
+    exact_inputs = True
+    with np.errstate(over="ignore", invalid="ignore"):
         for step in plan:
             if step[0] == "dense":
                 _, L, act = step
@@ -449,9 +463,7 @@ def bound_chunks(net: Network, X, dtype, *, chunk_bytes: int | None = None, prog
                 t, Et = _linear_bound(s, Es, L2, exact_inputs=False)
                 h, E = _add_bound(h, E, t, Et, fmt)
             exact_inputs = False
-        if progress is not None:
-            progress(sl.stop, total)
-        yield sl, h, E
+    return h, E
 
 
 def certify(net: Network, X, y, *, dtype="float32", tol=None, classes=None, chunk_bytes: int | None = None,
