@@ -218,7 +218,6 @@ class _Layer:
         u_b = 2.0**-24 if dt == np.float32 else 2.0**-53
         g_b = (n_max + 2) * u_b / (1 - (n_max + 2) * u_b)
         safety = (1 + 16 * u_b) * (1 + g_b) ** 2
-        self.safety = safety
         # bfloat16/float16: the float32 result is rounded to the format, e ← (e + u|z|)(1 + u) + tiny
         self.u_out = u_out = fmt.u if fmt.name != acc.name else 0.0
         g = safety * (1 + u_out)
