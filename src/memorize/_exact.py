@@ -9,13 +9,24 @@ integer-only.
 
 from __future__ import annotations
 
+import math
 import numbers
 import weakref
 from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["exact_scalar", "to_exact_array", "is_exact", "to_float_array", "affine"]
+__all__ = [
+    "exact_scalar",
+    "to_exact_array",
+    "is_exact",
+    "to_float_array",
+    "affine",
+    "is_finite",
+    "log2_abs",
+    "summary_float",
+    "summary_values",
+]
 
 
 def exact_scalar(v) -> int | Fraction:
@@ -72,6 +83,97 @@ def to_float_array(a) -> np.ndarray:
     if arr.size == 0:
         return np.zeros(arr.shape, dtype=np.float64)
     return np.asarray(_float_ufunc(arr), dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries of exact numbers
+# ---------------------------------------------------------------------------------------------
+#
+# An exact build may hold numbers far outside the float64 range (the integer normals of the slab
+# builders have hundreds of bits per coordinate in dimension 30). A network's ``meta`` is JSON of
+# floats: a number that does not fit is reported as ``None`` beside its base-2 logarithm, never
+# as a crash, an infinity or a zero.
+
+
+def is_finite(v) -> bool:
+    """Whether ``v`` is finite: Python ints and Fractions always are, floats unless ±inf/nan.
+
+    Exact arrays mark "no bound" with the float ``inf`` (a slab holding every point has an
+    infinite margin); this tells it apart from a huge exact margin without rounding.
+
+    >>> from fractions import Fraction
+    >>> is_finite(Fraction(10**400, 3)), is_finite(float("inf"))
+    (True, False)
+    """
+    if isinstance(v, (int, Fraction, np.integer)):
+        return True
+    return bool(np.isfinite(v))
+
+
+def log2_abs(v) -> float:
+    """log₂|v| of a nonzero number, also far outside the float64 range (−inf for 0).
+
+    >>> from fractions import Fraction
+    >>> log2_abs(Fraction(2**2000, 3)) == 2000 - math.log2(3)
+    True
+    """
+    if v == 0:
+        return float("-inf")
+    if isinstance(v, Fraction):
+        return math.log2(abs(v.numerator)) - math.log2(v.denominator)
+    if isinstance(v, (int, np.integer)):
+        return math.log2(abs(int(v)))
+    return math.log2(abs(float(v)))
+
+
+def summary_float(v) -> float | None:
+    """``float(v)`` when it represents ``v`` (finite, and nonzero unless ``v`` is 0), else None.
+
+    Floats pass unchanged (``inf`` included: a float64 build reports what it computed); an
+    exact number that overflows float64, or underflows to 0, gives None.
+
+    >>> from fractions import Fraction
+    >>> summary_float(Fraction(1, 4)), summary_float(10**400), summary_float(Fraction(1, 10**400))
+    (0.25, None, None)
+    """
+    if v is None:
+        return None
+    if not isinstance(v, (int, Fraction, np.integer)):
+        return float(v)
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
+    return None if (f == 0.0) != (v == 0) or not math.isfinite(f) else f
+
+
+def summary_values(**values) -> dict:
+    """``meta`` entries for numbers (scalars or sequences), safe for any exact value.
+
+    Each value becomes a float (sequences a list of floats). A number that has no float64
+    value (see :func:`summary_float`) becomes None and the entry ``<key>_log2`` gives log₂|v| to
+    six decimals (for a sequence, the list of log₂|v| of all its entries), so a summary never turns a
+    correct exact build into an overflow error.
+
+    >>> summary_values(gain=Fraction(3, 2), margin=10**400, none=None)
+    {'gain': 1.5, 'margin': None, 'none': None, 'margin_log2': 1328.771238}
+    """
+    out: dict = {}
+    logs: dict = {}
+    for key, v in values.items():
+        if v is None or np.ndim(v) == 0:
+            f = summary_float(v)
+            out[key] = f
+            if f is None and v is not None:
+                logs[f"{key}_log2"] = round(log2_abs(v), 6)
+            continue
+        seq = list(np.asarray(v, dtype=object).ravel()) if isinstance(v, np.ndarray) else list(v)
+        fs = [summary_float(x) for x in seq]
+        out[key] = fs
+        if any(f is None and x is not None for f, x in zip(fs, seq)):
+            logs[f"{key}_log2"] = [None if x is None else round(log2_abs(x), 6) for x in seq]
+    out.update(logs)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
