@@ -16,6 +16,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import _flint
+
 __all__ = [
     "exact_scalar",
     "to_exact_array",
@@ -338,10 +340,15 @@ def affine(h: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     (up to sign) are summed once, each distinct nonzero row is evaluated once, ±1 weights add
     or subtract, zeros are skipped, and small-integer columns multiplied by big weights are
     evaluated once per distinct value pattern. Results with denominator 1 are returned as
-    ``int`` so that later layers run in integer arithmetic.
+    ``int`` so that later layers run in integer arithmetic. When rationals are involved and
+    python-flint is installed (and not switched off, see :mod:`memorize._flint`), the product
+    is one FLINT integer matrix multiplication with per-row denominators instead; the values
+    are the same.
     """
     if h.dtype != object or weight.dtype != object:
         return np.matmul(h, weight.T) + bias
+    if _flint.enabled() and _flint.wanted(h, weight, bias):
+        return _flint.affine(h, weight, bias)
     frac = _has_fraction(h)
     plan = _plan(weight, bias)
     n = h.shape[0]
