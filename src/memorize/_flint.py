@@ -194,18 +194,19 @@ class _DensePlan:
 
     @staticmethod
     def _cuts(A, b, m) -> list:
-        """Column ranges [lo, hi) such that each row's denominators have an lcm of at most
-        BLOCK_BITS bits within a range (a single column always makes a range)."""
+        """Column ranges [lo, hi) within which no row's lcm of denominators passes
+        max(BLOCK_BITS, twice the row's largest denominator): rows whose entries share a
+        denominator stay whole, rows of unrelated denominators are cut (a single column always
+        makes a range)."""
         dens = [[_den(v) for v in row] for row in A]
         if all(d == 1 for row in dens for d in row):
             return [(0, m)]
+        limit = [max(BLOCK_BITS, 2 * max(d.bit_length() for d in row + [_den(bk)])) for row, bk in zip(dens, b)]
         lcms = [_den(bk) for bk in b]
-        if max(x.bit_length() for x in lcms) > BLOCK_BITS:
-            lcms = [1] * len(b)
         cuts, lo = [], 0
         for j in range(m):
             new = [math.lcm(L, row[j]) for L, row in zip(lcms, dens)]
-            if j > lo and max(x.bit_length() for x in new) > BLOCK_BITS:
+            if j > lo and any(x.bit_length() > t for x, t in zip(new, limit)):
                 cuts.append((lo, j))
                 lo = j
                 new = [row[j] for row in dens]
