@@ -169,3 +169,49 @@ def test_the_pure_path_needs_no_flint(monkeypatch):
     with _flint.backend("python"):
         net = memorize.build("bubeck2020", X, y, exact=True, rng=0)
         assert memorize.verify(net, X, y).max_error == 0
+
+
+@contextlib.contextmanager
+def _shared_projection(on: bool):
+    old = _exact.SHARED_PROJECTION
+    _exact.SHARED_PROJECTION = on
+    try:
+        yield
+    finally:
+        _exact.SHARED_PROJECTION = old
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), units=st.integers(32, 60), out=st.integers(1, 4), d=st.integers(1, 4),
+       act=st.sampled_from(["identity", "relu", "hardtanh"]))
+def test_shared_projection_kernel_is_the_layer_by_layer_value(seed, units, out, d, act):
+    """A ReLU layer whose rows are multiples c_j·w of one vector (positive, negative and zero c_j,
+    thresholds tied with data projections), then a dense layer: the prefix-sum kernel gives the
+    same exact outputs as the plain evaluation, on both backends."""
+    rng = np.random.default_rng(seed)
+    w = _rational(rng, (d,), 20, 0.5)
+    if all(v == 0 for v in w):
+        w[0] = 1
+    scale = [Fraction(int(rng.integers(-3, 4)), int(rng.integers(1, 4))) for _ in range(units)]
+    W = np.array([[s * v for v in w] for s in scale], dtype=object)
+    X = rng.integers(-4, 5, (12, d)) / 4.0
+    proj = [sum(Fraction(x) * v for x, v in zip(row, w)) for row in X]
+    # thresholds: half at data projections (ties: pre-activation exactly 0), half random
+    b = np.array([-s * proj[j % 12] if j % 2 else Fraction(int(rng.integers(-9, 9)), 7) for j, s in enumerate(scale)],
+                 dtype=object)
+    net = Network([Dense(W, b, relu), Dense(_rational(rng, (out, units), 40, 0.5), _rational(rng, (out,), 40, 0.5), act)])
+    assert _exact.shared_projection(*net.layers) is not None
+    with _shared_projection(False), _flint.backend("python"):
+        plain = net(X)
+    for backend in ("python", "flint") if _flint.available() else ("python",):
+        with _flint.backend(backend):
+            assert _same(plain, net(X))
+
+
+def test_shared_projection_kernel_only_for_parallel_rows():
+    W = np.array([[1, 2]] * 40 + [[1, 3]], dtype=object)
+    first = Dense(W, np.zeros(41, dtype=object), relu)
+    assert _exact.shared_projection(first, Dense(np.ones((1, 41), dtype=object), [0])) is None
+    par = Dense(np.array([[2, 4]] * 40 + [[-1, -2]], dtype=object), np.zeros(41, dtype=object), relu)
+    assert _exact.shared_projection(par, Dense(np.ones((1, 41), dtype=object), [0])) is not None
+    assert _exact.shared_projection(Dense(par.weight, par.bias, hardtanh), Dense(np.ones((1, 41), dtype=object), [0])) is None

@@ -382,3 +382,123 @@ def affine(h: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
         else:
             out[:, j] = v + b
     return _normalise(out) if frac else out
+
+
+# ---------------------------------------------------------------------------------------------
+# A ReLU layer whose units all read one projection
+# ---------------------------------------------------------------------------------------------
+#
+# When every row of a ReLU layer's weights is a multiple c_j·w of one vector w (the hidden layer
+# of Zhang et al.'s construction: N units on one direction), unit j is active at a point exactly
+# when its projection s = <w, x> lies beyond the unit's threshold θ_j = −b_j/c_j, so the active
+# units of a point are a prefix (c_j > 0) and a suffix (c_j < 0) of the units sorted by θ. The
+# next layer then reads Σ_{j active} V_kj·(c_j·s + b_j) = s·Σ V_kj c_j + Σ V_kj b_j: two prefix
+# sums, one binary search per point, instead of (points × units) rational operations.
+
+#: Use the shared-projection kernel (switch off to time the plain layer-by-layer evaluation).
+SHARED_PROJECTION = True
+# below this width the plain evaluation is as fast
+_SHARED_MIN_UNITS = 32
+
+_SHARED: dict = {}
+
+
+class _SharedProjection:
+    """Prefix sums of a (ReLU layer with parallel rows, next dense layer) pair."""
+
+    __slots__ = ("w", "zero", "pos", "neg", "const")
+
+    def __init__(self, w, pos, neg, const):
+        self.w, self.zero = np.array([w], dtype=object), np.zeros(1, dtype=object)
+        self.pos, self.neg, self.const = pos, neg, const
+
+    @classmethod
+    def of(cls, W: np.ndarray, b: np.ndarray, V: np.ndarray) -> "_SharedProjection | None":
+        rows = W.tolist()
+        w = next((row for row in rows if any(v != 0 for v in row)), None)
+        if w is None:
+            return None
+        k0 = next(k for k, v in enumerate(w) if v != 0)
+        scale = [Fraction(row[k0]) / w[k0] for row in rows]
+        if any(any(x != s * y for x, y in zip(row, w)) for row, s in zip(rows, scale)):
+            return None
+        bias = [Fraction(v) for v in b.tolist()]
+        Vt = V.T.tolist()  # one list of next-layer weights per unit
+        out = V.shape[0]
+        zero = [0] * out
+        sides = {1: [], -1: []}
+        const = list(zero)
+        for j, (s, bj) in enumerate(zip(scale, bias)):
+            if s == 0:
+                if bj > 0:
+                    const = [a + v * bj for a, v in zip(const, Vt[j])]
+                continue
+            sides[1 if s > 0 else -1].append((-bj / s, j))
+        pos = cls._sums(sorted(sides[1]), scale, bias, Vt, out)
+        neg = cls._sums(sorted(sides[-1], reverse=True), scale, bias, Vt, out)
+        return cls(w, pos, neg, const)
+
+    @staticmethod
+    def _sums(units, scale, bias, Vt, out):
+        """Thresholds in the order units switch on, and the running sums of V·c and V·b."""
+        theta, A, B = [], [[0] * out], [[0] * out]
+        for t, j in units:
+            theta.append(t)
+            A.append([a + v * scale[j] for a, v in zip(A[-1], Vt[j])])
+            B.append([a + v * bias[j] for a, v in zip(B[-1], Vt[j])])
+        return theta, A, B
+
+    def apply(self, h: np.ndarray, c2: np.ndarray) -> np.ndarray:
+        """The next layer's pre-activations (before its own activation) at the rows of ``h``."""
+        import bisect
+
+        s = affine(h, self.w, self.zero)[:, 0]
+        tp, Ap, Bp = self.pos
+        tn, An, Bn = self.neg
+        neg_key = [-t for t in tn]  # decreasing thresholds, searched as increasing negatives
+        c2 = c2.tolist()
+        out = np.empty((h.shape[0], len(c2)), dtype=object)
+        for i, si in enumerate(s.tolist()):
+            p = bisect.bisect_left(tp, si)  # units with θ < s are on (c > 0)
+            q = bisect.bisect_left(neg_key, -si)  # units with θ > s are on (c < 0)
+            out[i] = [si * (a1 + a2) + b1 + b2 + k + cc
+                      for a1, a2, b1, b2, k, cc in zip(Ap[p], An[q], Bp[p], Bn[q], self.const, c2)]
+        return _normalise(out)
+
+
+def shared_projection(first, second) -> _SharedProjection | None:
+    """The kernel of two consecutive dense layers when ``first`` is a wide ReLU layer whose
+    weight rows are all multiples of one vector (cached per layer pair), else None."""
+    if not SHARED_PROJECTION or first.activation.name != "relu" or first.weight.dtype != object:
+        return None
+    if first.weight.shape[0] < _SHARED_MIN_UNITS:
+        return None
+    key = (id(first), id(second))
+    hit = _SHARED.get(key)
+    if hit is not None and hit[0] is first and hit[1] is second:
+        return hit[2]
+    if len(_SHARED) > 256:
+        _SHARED.clear()
+    kernel = _SharedProjection.of(first.weight, first.bias, second.weight)
+    _SHARED[key] = (first, second, kernel)
+    return kernel
+
+
+def forward(layers, h: np.ndarray) -> np.ndarray:
+    """The exact outputs of ``layers`` at the exact inputs ``h`` (pure Python), pairing a
+    shared-projection ReLU layer with the dense layer after it."""
+    from .network import Dense
+
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        nxt = layers[i + 1] if i + 1 < len(layers) else None
+        if isinstance(layer, Dense) and isinstance(nxt, Dense):
+            kernel = shared_projection(layer, nxt)
+            if kernel is not None:
+                h = nxt.activation(kernel.apply(h, nxt.bias))
+                i += 2
+                continue
+        h = layer.forward(h)
+        i += 1
+    return h

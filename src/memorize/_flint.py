@@ -341,12 +341,26 @@ def forward(layers, h: np.ndarray) -> np.ndarray:
     """The exact outputs of ``layers`` on the exact inputs ``h`` (object arrays).
 
     Runs of dense layers that involve rationals stay in the scaled integer form on FLINT;
-    integer layers on integer activations and residual blocks use the pure-Python kernel.
+    integer layers on integer activations and residual blocks use the pure-Python kernel, and a
+    wide ReLU layer whose units read one projection the prefix sums of
+    :func:`memorize._exact.shared_projection`.
     """
+    from . import _exact
     from .network import Dense
 
     S = None
-    for layer in layers:
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        i += 1
+        nxt = layers[i] if i < len(layers) else None
+        kernel = _exact.shared_projection(layer, nxt) if isinstance(layer, Dense) and isinstance(nxt, Dense) else None
+        if kernel is not None:  # a wide ReLU layer on one projection: prefix sums (see _exact)
+            if S is not None:
+                h, S = S.values(), None
+            h = nxt.activation(kernel.apply(h, nxt.bias))
+            i += 1
+            continue
         if isinstance(layer, Dense) and (S is not None and fractional(layer.weight, layer.bias)
                                          or S is None and wanted(h, layer.weight, layer.bias)):
             S = _activate(_dense(S if S is not None else _Scaled.of(h), layer.weight, layer.bias),

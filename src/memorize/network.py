@@ -379,10 +379,12 @@ class Network:
             h = arr[sl]
             if fast:  # the same exact values, on python-flint's integer matrices
                 yield sl, _flint.forward(self._layers, h)
-                continue
-            for layer in self._layers:
-                h = layer.forward(h)
-            yield sl, h
+            elif self.is_exact:
+                yield sl, _exact.forward(self._layers, h)
+            else:
+                for layer in self._layers:
+                    h = layer.forward(h)
+                yield sl, h
 
     def __call__(self, X, *, dtype=None, chunk_bytes: int | None = None) -> np.ndarray:
         """Evaluate the network on a batch ``X`` of shape (N, input_dim) or on one point.
