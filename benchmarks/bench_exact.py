@@ -7,9 +7,11 @@
 2. Exact builds of the slab builders (``baum1988``, ``bubeck2020``, ``yun2019_one_hidden``) at
    N = 2 000, d = 16 (Gaussian data; binary, real and 10-class labels). Goal: ≤ 60 s with FLINT.
 
-Both paths run in the same process (the pure one with ``memorize._flint.backend("python")``, the
-path of a machine without python-flint), and every pair of results is checked to be the same
-exact numbers (outputs, errors, and the built networks' fingerprints). Wall and CPU seconds are
+All paths run in the same process: *today* is the pure-Python path as it was before the FLINT
+backend (``memorize._flint.backend("python")`` and ``memorize._exact.SHARED_PROJECTION = False``),
+*pure now* the pure path with the shared-projection kernel (what runs without python-flint),
+*python-flint* the default with python-flint installed. Every set of results is checked to be
+the same exact numbers (outputs, errors, and the built networks' fingerprints). Wall and CPU seconds are
 reported: on a shared machine the CPU seconds are the steadier figure.
 
 Run (timings: hold the shared lock)::
@@ -27,7 +29,7 @@ import time
 import numpy as np
 
 import memorize
-from memorize import _flint
+from memorize import _exact, _flint
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _common and bench_bits
 from _common import machine, table  # noqa: E402
@@ -44,14 +46,28 @@ def timed(fn):
     return out, time.perf_counter() - w, time.process_time() - c
 
 
-def both(fn, backends=("flint", "python")):
-    """Run ``fn`` on each backend: {backend: (result, wall, cpu)}."""
+# "today": the pure path as it was before the FLINT backend and the shared-projection kernel;
+# "pure": the pure path now (the kernel, no FLINT); "flint": python-flint and the kernel.
+MODES = {"today": ("python", False), "pure": ("python", True), "flint": ("flint", True)}
+
+
+def both(fn, modes=("flint", "today")):
+    """Run ``fn`` in each mode: {mode: (result, wall, cpu)}."""
     out = {}
-    for b in backends:
-        with _flint.backend(b):
-            out[b] = timed(fn)
-        print(f"    {b:6s} wall {out[b][1]:8.2f} s  cpu {out[b][2]:8.2f} s", file=sys.stderr, flush=True)
+    for mode in modes:
+        backend, kernel = MODES[mode]
+        _exact.SHARED_PROJECTION = kernel
+        try:
+            with _flint.backend(backend):
+                out[mode] = timed(fn)
+        finally:
+            _exact.SHARED_PROJECTION = True
+        print(f"    {mode:6s} wall {out[mode][1]:8.2f} s  cpu {out[mode][2]:8.2f} s", file=sys.stderr, flush=True)
     return out
+
+
+def secs(r) -> str:
+    return f"{r[1]:.2f} ({r[2]:.2f})"
 
 
 def verification_rows(quick: bool):
@@ -68,16 +84,13 @@ def verification_rows(quick: bool):
     rows = []
     for label, net, X, y in cases:
         print(f"  verify {label} (max weight bits {net.max_weight_bits})", file=sys.stderr, flush=True)
-        res = both(lambda: memorize.verify(net, X, y))
-        fr, pr = res["flint"][0], res["python"][0]
-        assert fr.max_error == pr.max_error == 0 and fr.n_failed == pr.n_failed == 0
-        with _flint.backend("flint"):
-            out_f = net(X[:200])
-        with _flint.backend("python"):
-            out_p = net(X[:200])
-        assert all(a == b for a, b in zip(out_f.flat, out_p.flat))
-        rows.append([label, f"{res['python'][1]:.2f} ({res['python'][2]:.2f})", f"{res['flint'][1]:.3f} ({res['flint'][2]:.3f})",
-                     f"{res['python'][1] / res['flint'][1]:.1f}× ({res['python'][2] / res['flint'][2]:.1f}×)", "yes"])
+        res = both(lambda: memorize.verify(net, X, y), ("flint", "pure", "today"))
+        assert all(r[0].max_error == 0 and r[0].n_failed == 0 for r in res.values())
+        outs = both(lambda: net(X[:300]), ("flint", "pure", "today"))
+        ref = outs["today"][0]
+        assert all(all(a == b for a, b in zip(o[0].flat, ref.flat)) for o in outs.values())
+        t, f = res["today"], res["flint"]
+        rows.append([label, secs(t), secs(res["pure"]), secs(f), f"{t[1] / f[1]:.1f}× ({t[2] / f[2]:.1f}×)", "yes"])
     return rows
 
 
@@ -90,12 +103,12 @@ def build_rows(quick: bool, pure: bool):
     rows = []
     for method, y in labels.items():
         print(f"  build {method}, N = {n}, d = {d}", file=sys.stderr, flush=True)
-        res = both(lambda: memorize.build(method, X, y, exact=True, rng=0), ("flint", "python") if pure else ("flint",))
+        res = both(lambda: memorize.build(method, X, y, exact=True, rng=0), ("flint", "today") if pure else ("flint",))
         net = res["flint"][0]
         same = "—"
         if pure:
-            same = "yes" if fingerprint(net) == fingerprint(res["python"][0]) else "NO"
-        p = res.get("python")
+            same = "yes" if fingerprint(net) == fingerprint(res["today"][0]) else "NO"
+        p = res.get("today")
         rows.append([f"{method}, N = {n}, d = {d}", f"{p[1]:.1f} ({p[2]:.1f})" if p else "not run",
                      f"{res['flint'][1]:.1f} ({res['flint'][2]:.1f})",
                      f"{p[1] / res['flint'][1]:.1f}×" if p else "—", same, net.max_weight_bits])
@@ -106,17 +119,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--no-pure-builds", action="store_true", help="skip the pure-Python builds (the slow baseline)")
+    ap.add_argument("--only", choices=["verify", "build"], help="run one of the two parts")
     args = ap.parse_args()
     if not _flint.available():
         sys.exit("bench_exact: python-flint is not installed (pip install 'memorize[exact]')")
     import flint
 
     print(f"Machine: {machine()}; python-flint {flint.__version__}\n")
-    print("### Exact verification of every point (seconds: wall (CPU))\n")
-    print(table(["network", "pure Python", "python-flint", "speed-up", "same values"], verification_rows(args.quick)))
-    print("\n### Exact builds (seconds: wall (CPU))\n")
-    print(table(["builder", "pure Python", "python-flint", "speed-up", "same network", "max weight bits"],
-                build_rows(args.quick, not args.no_pure_builds)))
+    if args.only != "build":
+        print("### Exact verification of every point (seconds: wall (CPU))\n")
+        print(table(["network", "today (pure, layer by layer)", "pure now (no flint)", "python-flint", "speed-up vs today",
+                     "same values"], verification_rows(args.quick)))
+    if args.only != "verify":
+        print("\n### Exact builds (seconds: wall (CPU))\n")
+        print(table(["builder", "today (pure)", "python-flint", "speed-up", "same network", "max weight bits"],
+                    build_rows(args.quick, not args.no_pure_builds)))
 
 
 if __name__ == "__main__":

@@ -87,13 +87,20 @@ def _num(v) -> int:
     return v.numerator if type(v) is Fraction else int(v)
 
 
+def _coprime_fraction(p: int, q: int) -> Fraction:
+    """The Fraction p/q of coprime p and q > 1, without the constructor's second gcd."""
+    f = object.__new__(Fraction)
+    f._numerator, f._denominator = p, q
+    return f
+
+
 def _value(p, q):
     """p/q (q > 0) as the library's exact scalar: an int when integral, else a Fraction."""
     p, q = int(p), int(q)
     if q == 1:
         return p
     g = math.gcd(p, q)
-    return p // g if g == q else Fraction(p // g, q // g)
+    return p // g if g == q else _coprime_fraction(p // g, q // g)
 
 
 class _Scaled:
@@ -161,7 +168,8 @@ class _Scaled:
 # dense layers
 # ---------------------------------------------------------------------------------------------
 class _Block:
-    """Weights of one column block: ``WT`` (|cols| × out) integer, row k scaled by ``D[k]``."""
+    """Weights of one block of input columns: ``WT`` (|cols| × out) integer, output k scaled by
+    ``D[k]``."""
 
     __slots__ = ("cols", "WT", "D")
 
@@ -171,8 +179,8 @@ class _Block:
 
 class _DensePlan:
     """A dense layer's weights for incoming column denominators ``c``: W[k, j]/c[j], cut into
-    column blocks whose per-row lcm stays below :data:`BLOCK_BITS`; one block when possible,
-    and then the bias is folded in (its denominators join the rows' lcm)."""
+    blocks of input columns whose per-row lcm stays small (see :meth:`_cuts`); one block when
+    possible, and then the bias is folded in (its denominators join the rows' lcm)."""
 
     __slots__ = ("blocks", "bias", "WTb", "out")
 
@@ -185,7 +193,7 @@ class _DensePlan:
         b = bias.tolist()
         cuts = self._cuts(A, b, m)
         self.bias = b
-        self.blocks = [self._block(A, lo, hi, b if len(cuts) == 1 else None) for lo, hi in cuts]
+        self.blocks = [self._block(A, cols, b if len(cuts) == 1 else None) for cols in cuts]
         self.WTb = None
         if len(self.blocks) == 1:  # the weights with the scaled bias as one more row
             D = self.blocks[0].D
@@ -194,44 +202,47 @@ class _DensePlan:
 
     @staticmethod
     def _cuts(A, b, m) -> list:
-        """Column ranges [lo, hi) within which no row's lcm of denominators passes
-        max(BLOCK_BITS, twice the row's largest denominator): rows whose entries share a
-        denominator stay whole, rows of unrelated denominators are cut (a single column always
-        makes a range)."""
+        """Column blocks (lists of input columns) within which no row's lcm of denominators
+        passes max(BLOCK_BITS, twice the row's largest denominator). Columns with the same
+        denominators go to one block (the units of one bump or one group share them, wherever
+        the layout puts them); a single column always makes a block."""
         dens = [[_den(v) for v in row] for row in A]
         if all(d == 1 for row in dens for d in row):
-            return [(0, m)]
+            return [list(range(m))]
         limit = [max(BLOCK_BITS, 2 * max(d.bit_length() for d in row + [_den(bk)])) for row, bk in zip(dens, b)]
-        lcms = [_den(bk) for bk in b]
-        cuts, lo = [], 0
+        classes: dict = {}
         for j in range(m):
-            new = [math.lcm(L, row[j]) for L, row in zip(lcms, dens)]
-            if j > lo and any(x.bit_length() > t for x, t in zip(new, limit)):
-                cuts.append((lo, j))
-                lo = j
-                new = [row[j] for row in dens]
+            classes.setdefault(tuple(row[j] for row in dens), []).append(j)
+        blocks, cols, lcms = [], [], [_den(bk) for bk in b]
+        for key, members in classes.items():
+            new = [math.lcm(L, d) for L, d in zip(lcms, key)]
+            if cols and any(x.bit_length() > t for x, t in zip(new, limit)):
+                blocks.append(cols)
+                cols, new = [], list(key)
+            cols = cols + members
             lcms = new
-        cuts.append((lo, m))
-        return cuts
+        blocks.append(cols)
+        return [sorted(c) for c in blocks]
 
     @staticmethod
-    def _block(A, lo, hi, b) -> _Block:
+    def _block(A, cols, b) -> _Block:
         out = len(A)
         D = []
         for k in range(out):
             d = 1 if b is None else _den(b[k])
-            for v in A[k][lo:hi]:
+            for j in cols:
+                v = A[k][j]
                 if type(v) is Fraction:
                     d = math.lcm(d, v.denominator)
             D.append(d)
-        flat = [0] * ((hi - lo) * out)
+        flat = [0] * (len(cols) * out)
         for k in range(out):
             Dk = D[k]
-            for j in range(lo, hi):
+            for t, j in enumerate(cols):
                 v = A[k][j]
                 if v != 0:
-                    flat[(j - lo) * out + k] = _num(v) * (Dk // _den(v))
-        return _Block((lo, hi), flint.fmpz_mat(hi - lo, out, flat), D)
+                    flat[t * out + k] = _num(v) * (Dk // _den(v))
+        return _Block(cols, flint.fmpz_mat(len(cols), out, flat), D)
 
 
 _PLANS: dict = {}
@@ -264,9 +275,8 @@ def _dense(S: _Scaled, weight: np.ndarray, bias: np.ndarray) -> _Scaled:
     E = S.array()
     acc = [[flint.fmpq(0)] * out for _ in range(n)]
     for blk in plan.blocks:
-        lo, hi = blk.cols
-        sub = E[:, lo:hi].ravel().tolist()
-        part = (flint.fmpz_mat(n, hi - lo, sub) * blk.WT).entries()
+        sub = E[:, blk.cols].ravel().tolist()
+        part = (flint.fmpz_mat(n, len(blk.cols), sub) * blk.WT).entries()
         for i in range(n):
             row = acc[i]
             for k in range(out):
