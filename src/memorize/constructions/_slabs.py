@@ -30,6 +30,7 @@ than the rounding level) does :func:`build_slabs` raise
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -540,22 +541,25 @@ class SlabSet:
         return self.n_groups - self.planned_groups
 
     @property
-    def min_margin(self) -> float:
-        return float(min(self.margins)) if len(self.margins) else float("inf")
+    def min_margin(self):
+        """The smallest margin (exact in exact arithmetic: it may exceed the float64 range)."""
+        return min(self.margins) if len(self.margins) else float("inf")
 
     def finite_margins(self) -> tuple[np.ndarray, np.ndarray]:
         """Which margins are finite, and the margins with 1 in place of ∞.
 
         A margin is ∞ when its group holds every point (there is no other point to avoid); the
-        builders then use any slab width, and 1 keeps the arithmetic of the others.
+        builders then use any slab width, and 1 keeps the arithmetic of the others. An exact
+        margin beyond the float64 range is finite (it is not rounded to decide).
         """
-        finite = np.isfinite(_exact.to_float_array(self.margins))
+        finite = arithmetic(self.exact).isfinite(self.margins)
         return finite, np.where(finite, self.margins, 1)
 
     def summary(self) -> dict:
-        """JSON-able facts for a network's ``meta``."""
-        m = [float(v) for v in self.margins]
-        finite = [v for v in m if np.isfinite(v)]
+        """JSON-able facts for a network's ``meta`` (exact margins beyond the float64 range are
+        None with their log₂ beside, see :meth:`memorize._arith.Arithmetic.summary`)."""
+        ar = arithmetic(self.exact)
+        finite = [v for v, ok in zip(self.margins, ar.isfinite(self.margins)) if ok]
         return {
             "groups": self.n_groups,
             "planned_groups": self.planned_groups,
@@ -564,10 +568,22 @@ class SlabSet:
             "shrunk_groups": self.shrunk_groups,
             "moved_points": self.moved_points,
             "normal_retries": self.normal_retries,
-            "min_margin": min(finite) if finite else None,
-            "median_margin": float(np.median(finite)) if finite else None,
             "max_group_size": int(max((len(g) for g in self.groups), default=0)),
+            **ar.summary(min_margin=min(finite) if finite else None, median_margin=_median(finite)),
         }
+
+
+def _median(values: list):
+    """The median of the finite margins: NumPy's median of their float64 values when they all
+    have one (as every float64 build reports it), else the exact median (None when empty)."""
+    if not values:
+        return None
+    floats = [_exact.summary_float(v) for v in values]
+    if None not in floats:
+        return float(np.median(floats))
+    s = sorted(values)
+    k = len(s) // 2
+    return s[k] if len(s) % 2 else _exact.exact_scalar((Fraction(s[k - 1]) + s[k]) / 2)
 
 
 @dataclass(frozen=True)
