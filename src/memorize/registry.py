@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
-from .errors import ArgumentError, UnknownMethodError
+from .errors import ArgumentError, ArgumentTypeError, UnknownMethodError
 
 __all__ = ["Architecture", "PaperSize", "Method", "register", "build", "methods", "get", "all_methods", "resolve",
            "check_options"]
@@ -238,3 +238,8 @@ def check_options(m: Method, options: dict) -> None:
         raise ArgumentError(
             f"{unknown[0]}: {m.name} takes no option {unknown[0]!r}; its options are {', '.join(takes)}"
         )
+    for k, v in options.items():
+        default = params[k].default
+        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+        if numeric and isinstance(v, (str, bytes)):
+            raise ArgumentTypeError(f"{k}: {m.name} expects a number (default {default!r}), got the string {v!r}")
