@@ -63,6 +63,13 @@ def _seed(random_state):
     """Turn a scikit-learn style ``random_state`` into what the builders take (None/int/Generator)."""
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(0, 2**31 - 1))
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, (int, np.integer)):
+        raise ArgumentTypeError(f"random_state: expected None, an int seed, a numpy Generator or RandomState, "
+                                f"got {type(random_state).__name__}")
+    if random_state < 0:
+        raise ArgumentError(f"random_state: a seed must be a non-negative integer, got {int(random_state)}")
     return random_state
 
 
@@ -428,7 +435,11 @@ class MemorizingRegressor(_MemorizingBase):
         Xc = _check_X(X)
         yc = label_array(y)
         if yc.dtype.kind not in "biuf":
-            yc = np.asarray(yc, dtype=np.float64)  # numeric strings, as scikit-learn converts them
+            try:
+                yc = np.asarray(yc, dtype=np.float64)  # numeric strings, as scikit-learn converts them
+            except ValueError:
+                raise LabelError(f"y: a regressor needs real-valued targets, got labels of dtype {yc.dtype}; "
+                                 "use MemorizingClassifier for class labels") from None
         yc = yc.astype(np.float64)
         if yc.ndim not in (1, 2):
             raise ValueError(f"y: expected shape (n,) or (n, k), got {yc.shape}")

@@ -242,10 +242,10 @@ def _expected_shapes(layers: list, where: str) -> dict:
     """The array names the layers need, mapped to ``None`` (shapes checked when the arrays'
     headers are read, against each other and the next layer)."""
     names = {}
-    for i, spec in enumerate(layers):
-        if not isinstance(spec, dict) or spec.get("kind") not in _KEYS:
+    for i, entry in enumerate(layers):
+        if not isinstance(entry, dict) or entry.get("kind") not in _KEYS:
             raise FileFormatError(f"{where}: layer {i} has an unknown kind")
-        for k in _KEYS[spec["kind"]]:
+        for k in _KEYS[entry["kind"]]:
             names[f"layer{i}.{k}"] = None
     return names
 
@@ -253,9 +253,9 @@ def _expected_shapes(layers: list, where: str) -> dict:
 def _check_layer_shapes(layers: list, heads: dict, where: str) -> None:
     """Every layer's arrays agree with each other and with the next layer's input."""
     prev_out = None
-    for i, spec in enumerate(layers):
-        s = {k: heads[f"layer{i}.{k}"].shape for k in _KEYS[spec["kind"]]}
-        if spec["kind"] == "dense":
+    for i, entry in enumerate(layers):
+        s = {k: heads[f"layer{i}.{k}"].shape for k in _KEYS[entry["kind"]]}
+        if entry["kind"] == "dense":
             ok = len(s["W"]) == 2 and s["b"] == (s["W"][0],)
             d_in, d_out = (s["W"][1], s["W"][0]) if len(s["W"]) == 2 else (None, None)
         else:
@@ -389,13 +389,13 @@ def load(path, *, max_bytes: int = MAX_BYTES, max_digits: int = MAX_DIGITS) -> N
         _check_arrays(heads, table, exact, max_bytes, max_digits, where)
         _check_layer_shapes(header["layers"], heads, where)
         layers = []
-        for i, spec in enumerate(header["layers"]):
+        for i, entry in enumerate(header["layers"]):
             try:
-                act = Activation.from_json(spec["activation"])
+                act = Activation.from_json(entry["activation"])
             except Exception as exc:  # any malformed activation becomes one clear error
                 raise FileFormatError(f"{where}: layer {i} has an invalid activation ({exc})") from None
             arrs = []
-            for k in _KEYS[spec["kind"]]:
+            for k in _KEYS[entry["kind"]]:
                 key = f"layer{i}.{k}"
                 a, digest = heads[key].read(digest=checked)
                 if checked and digest != table[key].get("sha256"):
@@ -403,7 +403,7 @@ def load(path, *, max_bytes: int = MAX_BYTES, max_digits: int = MAX_DIGITS) -> N
                                           "modified or corrupted")
                 arrs.append(_decode_exact(a, key, where) if exact else a)
             try:
-                layers.append(Dense(*arrs, act) if spec["kind"] == "dense" else Residual(*arrs, act))
+                layers.append(Dense(*arrs, act) if entry["kind"] == "dense" else Residual(*arrs, act))
             except Exception as exc:
                 raise FileFormatError(f"{where}: layer {i} is not a valid layer ({exc})") from None
     meta = dict(header.get("meta", {}))
