@@ -140,7 +140,8 @@ def targets(net: Network, y, n: int, classes=None) -> tuple[np.ndarray, np.ndarr
       class in ``classes`` / ``net.meta["classes"]``) maps to one-hot rows through ``classes``,
       ``net.meta["classes"]`` or 0..k−1;
     * for a one-output network with ``net.meta["output"] == "class index"`` (bit extraction on
-      non-integer labels) each label maps to its index in ``meta["classes"]``;
+      string labels) each string label maps to its index in ``meta["classes"]`` (numbers are
+      taken as the indices themselves);
     * one-hot rows give codes too; anything else is a real target matrix.
 
     Examples
@@ -167,7 +168,7 @@ def targets(net: Network, y, n: int, classes=None) -> tuple[np.ndarray, np.ndarr
         Y = np.zeros((n, k))
         Y[np.arange(n), codes] = 1.0
         return Y, codes
-    if arr.ndim == 1 and k == 1 and net.meta.get("output") == "class index":
+    if arr.ndim == 1 and k == 1 and net.meta.get("output") == "class index" and arr.dtype.kind in "US":
         cls = _class_list(net, class_vector(arr, n, "y"), classes, k)
         codes = encode_labels(class_vector(arr, n, "y"), cls, "y")
         return codes.astype(np.float64)[:, None], None
