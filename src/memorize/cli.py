@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import math
 import os
 import sys
 import time
@@ -199,8 +198,8 @@ def _tolerance(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise argparse.ArgumentTypeError(f"expected a finite non-negative number, got {text!r}")
+    if not v >= 0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected a non-negative number (not NaN), got {text!r}")
     return v
 
 
@@ -236,7 +235,7 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("network", metavar="NET", help="a network file written by 'memorize build' or Network.save")
     v.add_argument("data", metavar="DATA", help="an .npz file holding arrays X and y")
     v.add_argument("--tol", type=_tolerance, default=None,
-                   help="largest error allowed per point, a finite number >= 0 (default: 0 for exact networks, "
+                   help="largest error allowed per point, a number >= 0 (inf: only measure; default: 0 for exact networks, "
                         "1e-6·max(1, max|y|) for float64)")
     v.set_defaults(func=cmd_verify)
     _add_plan_parser(sub)

@@ -272,9 +272,8 @@ def verify(
     if ar.exact:
         Y = ar.array(Y)  # losslessly; float64 targets are used as they are (no copy of a large Y)
     ymax = ar.max(np.abs(Y)) if Y.size else 0
-    if tol is not None and (isinstance(tol, (bool, str, bytes)) or not isinstance(tol, Number)
-                            or not tol >= 0 or tol == float("inf")):
-        raise ArgumentError(f"tol: expected a finite non-negative number, got {tol!r}")
+    if tol is not None and (isinstance(tol, (bool, str, bytes)) or not isinstance(tol, Number) or not tol >= 0):
+        raise ArgumentError(f"tol: expected a non-negative number (not NaN), got {tol!r}")
     tol = default_tol(ymax, ar.exact, fmt) if tol is None else ar.scalar(tol)
     max_err, failed, n_failed, correct = 0, [], 0, 0
     chunks = (net.forward_chunks(Xa, chunk_bytes=chunk_bytes) if fmt is None
