@@ -130,7 +130,8 @@ class Plan(list):
         if rows:
             lines += ["", "hidden: what the builder produces (registry); paper's count: the theorem's stated sufficient size."]
         if self.lower_bounds:
-            lines += ["", "lower bounds (no network in the scope can be smaller):"]
+            lines += ["", "lower bounds, for the worst data of this size (some data sets of N points need this many; "
+                          "yours may need fewer, e.g. when they are in general position or well separated):"]
             for b in self.lower_bounds:
                 lines.append(f"  {b}")
         if self.skipped:
@@ -270,6 +271,9 @@ def plan(
             continue
         except MemorizeError as exc:
             skipped.append((name, str(exc)))
+            continue
+        except MemoryError:
+            skipped.append((name, f"its size cannot be computed for N = {n:,} within this machine's memory"))
             continue
         min_bits = None if task == "regression" else min_weight_bits(n, arch.num_params, max(2, dy))
         act = str(arch.activation)

@@ -183,6 +183,10 @@ def check_separation(X: np.ndarray, Dx: np.ndarray, D0: int, delta, index: np.nd
     rows). Returns the exact smallest squared distance in units of 1/D0² and its pair (None,
     None for one point).
     """
+    big = float(np.max(np.abs(X))) if X.size else 0.0
+    if not np.isfinite(big * big * X.shape[1]):  # the k-d tree's squared distances would overflow
+        raise AssumptionError(f"X: coordinates up to {big:.3g} overflow float64 when distances are measured; "
+                              "rescale X (e.g. X / np.max(np.abs(X)))")
     if delta is not None:
         bad = _pairs_closer_than(X, Dx, D0, _as_delta(delta))
         if bad:
@@ -222,8 +226,9 @@ def _integer_direction(Xf: np.ndarray, Dx: np.ndarray, gen: np.random.Generator,
 def _grid_centre(X: np.ndarray, D0: int) -> np.ndarray:
     """D0·c as an integer vector, c the centre of the bounding box snapped to the 1/D0 grid."""
     centre = (np.min(X, axis=0) + np.max(X, axis=0)) / 2
-    return np.array([int(round(float(v) * D0)) if abs(v) * D0 < 2**62 else int(Fraction(float(v)) * D0)
-                     for v in centre], dtype=object)
+    # (D0 beyond 2**1000: tiny coordinates; the float product would overflow, so exactly)
+    return np.array([int(round(float(v) * D0)) if D0.bit_length() < 1000 and abs(v) * D0 < 2**62
+                     else int(Fraction(float(v)) * D0) for v in centre], dtype=object)
 
 
 @dataclass(frozen=True)

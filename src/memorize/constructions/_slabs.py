@@ -750,13 +750,25 @@ def _try_normals(st: _Setting, members: list, normals, n_retries: int):
 
 
 def _inseparable(st: _Setting, i: int) -> AssumptionError:
+    """The error for a point no hyperplane separates, with the measured reason: norms that
+    overflow float64, or the distance to the nearest point against the rounding bound."""
     Xf = st.ar.to_float(st.X)
-    dist = np.linalg.norm(Xf - Xf[i], axis=1)
+    scale = float(np.max(np.abs(Xf))) if Xf.size else 0.0
+    if not np.isfinite(st.xnorm):
+        return AssumptionError(
+            f"X: the norms of the points overflow float64 (coordinates up to {scale:.3g}), so no hyperplane "
+            f"margin can be measured; rescale X (e.g. X / np.max(np.abs(X)))"
+        )
+    scale = scale if scale > 0 else 1.0
+    dist = np.linalg.norm((Xf - Xf[i]) / scale, axis=1) * scale  # scaled: no overflow or underflow
     dist[i] = np.inf
+    j = int(np.argmin(dist))
+    bound = float(rounding_bound(st.xnorm, 0.0, Xf.shape[1], st.ar.u)) * st.tol_factor
     return AssumptionError(
-        f"X: point {i} cannot be separated from the other points by a hyperplane in "
-        f"{st.ar.name} arithmetic (it is within the rounding level of the data of "
-        f"point(s) {format_indices([int(np.argmin(dist))])}). Pass exact=True or rescale the data."
+        f"X: point {i} cannot be separated from the other points by a hyperplane in {st.ar.name} arithmetic: "
+        f"no hyperplane through it keeps every other point farther than the rounding bound {bound:.3g} "
+        f"(its nearest point, {j}, is {float(dist[j]):.3g} away in the coordinates used). "
+        "Pass exact=True or rescale the data."
     )
 
 

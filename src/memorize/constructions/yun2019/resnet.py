@@ -241,8 +241,14 @@ def fit_slabs(ar: Arithmetic, H: np.ndarray, groups, s: Setting, block: int, tal
     for part, cols in ((small, s.robust_cols), (big, None)):
         if not part:
             continue
-        sl = build_slabs(H if cols is None else H[:, cols], part, rng=s.rng, exact=ar.exact, labels=s.labels,
-                         max_size=s.d, allow_dependent=True)
+        try:
+            sl = build_slabs(H if cols is None else H[:, cols], part, rng=s.rng, exact=ar.exact, labels=s.labels,
+                             max_size=s.d, allow_dependent=True)
+        except AssumptionError:
+            if cols is None:
+                raise
+            cols = None  # points that tie on the noise-free coordinates: every coordinate (order-sensitive)
+            sl = build_slabs(H, part, rng=s.rng, exact=ar.exact, labels=s.labels, max_size=s.d, allow_dependent=True)
         tally.shrunk_groups += sl.shrunk_groups
         tally.normal_retries += sl.normal_retries
         for j in range(sl.n_groups):
@@ -273,8 +279,11 @@ def straddling_slab(ar: Arithmetic, H: np.ndarray, rows, moved: set, s: Setting)
         keep = s.robust_cols  # also immune to the ReLU rounding noise (see noise_free_columns)
     if keep.size < rows.size:
         return None
-    sl = build_slabs(H[:, keep], [rows], rng=s.rng, exact=ar.exact, labels=s.labels, max_size=s.d,
-                     allow_dependent=True)
+    try:
+        sl = build_slabs(H[:, keep], [rows], rng=s.rng, exact=ar.exact, labels=s.labels, max_size=s.d,
+                         allow_dependent=True)
+    except AssumptionError:
+        return None  # a point ties with another on these coordinates: the unit stays idle
     if sl.n_groups != 1 or len(sl.groups[0]) != rows.size:
         return None
     return _embed(ar, s.d, keep, sl.normals[0]), sl.offsets[0], sl.margins[0]
