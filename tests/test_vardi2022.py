@@ -12,6 +12,7 @@ from memorize.constructions import _bits as B
 from memorize.constructions import _bitsplan as plan
 from memorize.constructions import vardi2022 as V
 from memorize.data import prepare
+from test_bits_steps import _forward as _run, _values  # exact evaluation of layers and forms
 
 small = settings(max_examples=20, deadline=None)
 
@@ -188,20 +189,6 @@ def _front(X, y, seed=0):
     pr = B.project_to_integers(data.X, Dx, D0, np.random.default_rng(seed), 8)
     keys = B.assign_keys(pr.z, pr.Q)
     return pr, keys, labvals[pr.order], ell, EXACT.array(data.X[pr.order])
-
-
-def _run(layers, h):
-    for layer in layers:
-        h = layer.forward(h)
-    return h
-
-
-def _values(h, form):
-    coeffs, const = form
-    out = np.full(h.shape[0], const, dtype=object)
-    for col, c in coeffs.items():
-        out = out + c * h[:, col]
-    return out
 
 
 def _copies(X, y, P, S):
