@@ -301,6 +301,9 @@ def curve_figure(curve, outdir):
     ax[1].axhline(53, color="grey", ls="--", lw=0.8, label="float64 mantissa")
     ax[1].set_xlabel("depth L (hidden layers)")
     ax[1].set_ylabel("bits per weight")
+    for a in ax:  # label the measured depths, not the log axis' default ticks
+        a.set_xticks(L, [str(int(v)) for v in L])
+        a.minorticks_off()
     ax[1].set_title("bits per weight vs depth")
     ax[1].legend(fontsize=7)
     _save(fig, outdir, "vardi2022_depth_curve.png")
