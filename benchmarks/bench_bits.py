@@ -19,7 +19,7 @@ seconds, error), then the planner's rows for the same budgets (no build).
 Run:  flock /tmp/bench.lock env PYTHONPATH=src python benchmarks/bench_bits.py [--max-n 100000]
       [--out docs/benchmarks/bits.md] [--figures docs/figures]
       flock /tmp/bench.lock env PYTHONPATH=src python benchmarks/bench_bits.py --curve
-      [--curve-depths 400,200,100,70] [--out docs/benchmarks/vardi2022_depth.md] [--figures docs/figures]
+      [--curve-depths 400,200,100,70,50] [--out docs/benchmarks/vardi2022_depth.md] [--figures docs/figures]
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def float_cast_curve():
 
 
 CURVE_N, CURVE_D, CURVE_C = 10_000, 8, 10
-CURVE_DEPTHS = (400, 200, 100, 70)
+CURVE_DEPTHS = (400, 200, 100, 70, 50)
 
 
 def depth_curve(depths, N=CURVE_N, d=CURVE_D, C=CURVE_C, seed=3):
