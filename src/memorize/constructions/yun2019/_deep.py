@@ -1,10 +1,13 @@
-"""Proposition 3.4 of Yun et al. 2019 (deeper and/or narrower networks): pair search and assembly.
+"""Proposition 3.4 of Yun et al. 2019 (deeper and/or narrower networks): widths, pairs and assembly.
 
 The pair search (:func:`best_starts`, :func:`valid_starts`, :func:`pair_capacity`) checks the
-proposition's conditions on the hard-tanh widths. :func:`build_deep_ht` runs the construction's
-steps in order: one projection carried through the network (step 1), one chunk of the sorted
-points per pair of layers (step 2), the carrier and accumulator units (step 3), a Theorem 3.1
-core per pair (step 4) and the output layer (step 5).
+proposition's conditions on the hard-tanh widths; :func:`plan` checks given widths or makes the
+default ones (:func:`default_widths`, one pair per :data:`PAIR_POINTS` points). :func:`build_deep_ht`
+runs the construction's steps in order: the direction of the projection all pairs share (step 1),
+the carrier of every point (step 2), the carrier and accumulator units (step 3), every pair's
+windows (step 4) and their layer (step 5), in float64 the positions the final network computes
+(step 6), every pair's zig-zags (step 7) and the output layer (step 8). :func:`certified_in` is
+the builders' last step for a format other than float64.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ...certificate import certify
 from ...data import format_indices
 from ...network import Dense, Network
 from ...precision import Format, as_format, round_network
+from ...verify import check_self
 from . import _build, _core
 from ._options import check_widths, factor
 
@@ -507,6 +511,29 @@ def output_layer(ar: Arithmetic, W, b, lay: Layout, used: int, V, kappa) -> None
         if lay.has_acc[L1 - 1]:
             W[L1][cc, lay.acc_idx(L1) + cc] = ar.div(ar.const(1), kappa)
         b[L1][cc] = b[L1][cc] + (used - 1) * V
+
+
+def check_outputs(ar: Arithmetic, out, targets, tol, info: dict, method: str, index) -> None:
+    """The builders' check: the network's outputs ``out`` at the data lie within ``tol`` of
+    ``targets`` (an exact network is evaluated exactly, so its tolerance is 0).
+
+    A float64 miss is the rounding of a pair's Theorem 3.1 core, which grows about as the square
+    of the points the pair fits: the :class:`ConstructionError` says so and how to get smaller
+    pairs, instead of :func:`memorize.verify.check_self`'s "bug" message.
+    """
+    if not ar.exact:
+        err = np.max(np.abs(np.asarray(out, dtype=np.float64) - np.asarray(targets, dtype=np.float64)), axis=1)
+        bad = np.nonzero(~(err <= tol))[0]
+        if bad.size:
+            hint = "" if info["refit_to_float"] else "refit=True (the pairs were not fitted to the float64 windows), "
+            raise ConstructionError(
+                f"{method}: the float64 network misses points {format_indices(np.asarray(index)[bad])} by up to "
+                f"{np.max(err[bad]):.3g} > {tol:.3g}: the rounding of a pair's core grows about as the square of "
+                f"the points it fits (here up to {max(info['chunks'])}; predicted error {info['predicted_error']:.2g}); "
+                f"use {hint}more, smaller pairs (depth=, or the default widths: one pair per {PAIR_POINTS} points), "
+                "activation='hardtanh', or exact=True"
+            )
+    check_self(out, targets, tol, method=method, index=index)
 
 
 #: The builders that are correct by design in a low-precision format.

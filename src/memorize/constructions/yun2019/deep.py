@@ -13,7 +13,6 @@ from __future__ import annotations
 from ...data import as_rng
 from ...network import Network
 from ...registry import Architecture, register
-from ...verify import check_self
 from . import _build, _deep
 from ._options import REF, check_activation, n_trials_of, num_params, regression_inputs
 
@@ -163,5 +162,5 @@ def yun2019_deep(
     }
     net = _build.finish(layers, act, w, meta, mirror=mirror)
     # self-check: an exact network is evaluated exactly (small N); a float one in float64
-    check_self(net(data.X), ar.array(data.Y), ar.tol(1e-6 * max(1.0, ymax)), method="yun2019_deep", index=data.index)
+    _deep.check_outputs(ar, net(data.X), ar.array(data.Y), ar.tol(1e-6 * max(1.0, ymax)), info, "yun2019_deep", data.index)
     return _deep.certified_in(net, data.X, data.Y, fmt, "yun2019_deep", data.index)

@@ -18,7 +18,6 @@ from ...data import Dataset, as_rng, prepare
 from ...errors import ArgumentError, ArgumentTypeError, CapacityError
 from ...network import Dense, Network
 from ...registry import Architecture, register
-from ...verify import check_self
 from . import _build, _deep
 from ._options import REF, check_activation, check_common, factor, n_trials_of, num_params
 from .classifier import class_codes, code_decoder
@@ -194,5 +193,5 @@ def yun2019_deep_classifier(
     net = _build.finish(layers, act, w, meta, mirror=mirror)
     onehot = ar.zeros((n, C))
     onehot[np.arange(n), data.labels] = 1
-    check_self(net(data.X), onehot, ar.tol(1e-6), method="yun2019_deep_classifier", index=data.index)
+    _deep.check_outputs(ar, net(data.X), onehot, ar.tol(1e-6), info, "yun2019_deep_classifier", data.index)
     return _deep.certified_in(net, data.X, data.classes[data.labels], fmt, "yun2019_deep_classifier", data.index)
