@@ -139,6 +139,17 @@ def check_depth(depth) -> int:
     return int(depth)
 
 
+def as_widths(widths, least: int, who: str) -> tuple:
+    """``widths`` as a tuple of at least ``least`` entries (checked one by one later)."""
+    try:
+        w = tuple(widths)
+    except TypeError:
+        raise ArgumentTypeError(f"widths: expected a sequence of hidden widths, got {widths!r}") from None
+    if len(w) < least:
+        raise ArgumentError(f"widths: {who} at least {least} hidden layers, got {w}")
+    return w
+
+
 def plan(n: int, dy: int, act: Activation, widths, pairs, depth, theorem: str = "Proposition 3.4"):
     """Hidden widths, hard-tanh widths, pair starts and capacity of a Proposition 3.4 network.
 
@@ -154,12 +165,7 @@ def plan(n: int, dy: int, act: Activation, widths, pairs, depth, theorem: str = 
         w, starts = default_widths(n, dy, f, depth)
         D = [x // f for x in w]
         return w, D, starts, pair_capacity(D, starts, dy)
-    try:
-        w = tuple(widths)
-    except TypeError:
-        raise ArgumentTypeError(f"widths: expected a sequence of hidden widths, got {widths!r}") from None
-    if len(w) < 2:
-        raise ArgumentError(f"widths: {theorem} needs at least two hidden layers, got {w}")
+    w = as_widths(widths, 2, f"{theorem} needs")
     if depth is not None and check_depth(depth) != len(w):
         raise ArgumentError(f"depth: {depth} disagrees with the {len(w)} widths given; pass one of them")
     w = check_widths(w, len(w))
@@ -269,7 +275,8 @@ def build_deep_ht(ar: Arithmetic, X, Y, D, starts, *, V, mu, eta, strategy, rng,
     carrier_units(W, b, lay, w_car, beta0)
     pairs = pair_windows(ar, cs, bounds, D, starts, dy, eta, method)
     mirror = window_rows(W, b, lay, pairs, (w_car, beta0))
-    if refit and not ar.exact:  # float64 only: exact windows compute S itself
+    refitted = bool(refit and not ar.exact)  # float64 only: exact windows compute S itself
+    if refitted:
         refit_positions(W, b, pairs, X, order, target, mirror)
     kappa = ar.div(ar.const(1), 2 * (m * V + 2))
     Ys = ar.array(Y)[order]
@@ -291,7 +298,7 @@ def build_deep_ht(ar: Arithmetic, X, Y, D, starts, *, V, mu, eta, strategy, rng,
         "direction": [float(x) for x in u],
         "window_score": float(score),
         "kappa": float(kappa),
-        "refit_to_float": bool(refit and not ar.exact),
+        "refit_to_float": refitted,
     }
     return layers, mirror, info
 
@@ -543,7 +550,7 @@ FLOAT_SAFE = "float_safe (real labels) or float_safe_classifier (classes)"
 def check_format(dtype, exact: bool) -> Format:
     """The format ``dtype`` names (float64 by default); an exact build has no format to choose."""
     fmt = as_format(dtype)
-    if exact and fmt.name != "float64":
+    if fmt.name != "float64" and exact:
         raise ArgumentError(f"dtype: an exact build has exact weights; dtype={fmt.name!r} needs exact=False")
     return fmt
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..._arith import arithmetic
 from ...activations import Activation, hardtanh, identity
 from ...data import Dataset, as_rng, prepare
-from ...errors import ArgumentError, ArgumentTypeError, CapacityError
+from ...errors import ArgumentError, CapacityError
 from ...network import Dense, Network
 from ...registry import Architecture, register
 from . import _build, _deep
@@ -37,12 +37,7 @@ def _plan(n: int, C: int, act: Activation, widths, pairs, depth):
             inner = _deep.default_depth(n)
         w, D, starts, cap = _deep.plan(n, 1, act, None, pairs, inner)
         return (*w, dec), D, starts, cap
-    try:
-        w = tuple(widths)
-    except TypeError:
-        raise ArgumentTypeError(f"widths: expected a sequence of hidden widths, got {widths!r}") from None
-    if len(w) < 3:
-        raise ArgumentError(f"widths: a pair of layers and the decoder need at least three hidden layers, got {w}")
+    w = _deep.as_widths(widths, 3, "a pair of layers and the decoder need")
     inner_w, D, starts, cap = _deep.plan(n, 1, act, w[:-1], pairs, inner, theorem="Proposition 3.4 (d_y = 1, the code)")
     last = w[-1]
     if isinstance(last, bool) or not isinstance(last, (int, np.integer)) or last < dec:
