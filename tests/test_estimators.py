@@ -142,7 +142,7 @@ def _labels_for(m, n, rng):
 
 
 # The options a construction cannot do without (the estimators add no hidden defaults).
-REQUIRED_OPTIONS = {"yun2019_deep": {"widths": [36, 36, 36, 36]}}
+REQUIRED_OPTIONS: dict = {}
 
 
 @pytest.mark.parametrize("name", sorted(all_methods()))
@@ -205,7 +205,9 @@ def test_regressor_rescale_is_explicit():
 def test_no_hidden_builder_options():
     # the estimator passes only what the user gave (and rescale when it is set)
     X, y = synthetic(40, 3, rng=5)
-    with pytest.raises(ArgumentError, match="widths"):
-        MemorizingRegressor(method="yun2019_deep").fit(X, y)
+    reg = MemorizingRegressor(method="yun2019_deep").fit(X, y)
+    assert reg.network_.widths == memorize.bounds.architecture("yun2019_deep", 40, 3).widths
     reg = MemorizingRegressor(method="yun2019_deep", options={"widths": [36, 36, 36, 36]}).fit(X, y)
     assert reg.network_.widths == (36, 36, 36, 36)
+    with pytest.raises(ArgumentError, match="depth"):
+        MemorizingRegressor(method="yun2019_deep", options={"depth": 1}).fit(X, y)

@@ -210,8 +210,8 @@ class MemorizingClassifier(_MemorizingBase):
         is registered, else ``"zhang2017"``.
     options : dict, optional
         Extra keyword arguments for the builder (its knobs), with the builder's own defaults
-        for the rest. Some constructions need one: ``yun2019_deep`` takes its hidden widths,
-        e.g. ``options={"widths": [24, 24, 24, 24, 24]}``.
+        for the rest, e.g. ``options={"depth": 8}`` or ``options={"widths": [24, 24, 24, 24, 24]}``
+        for ``yun2019_deep``.
     random_state : None, int, numpy Generator or RandomState
         Seed of the builder's random choices (``None`` means the builders' default seed 0, so
         fitting is deterministic).
@@ -372,8 +372,7 @@ class MemorizingRegressor(_MemorizingBase):
         A registered regression construction (see :func:`memorize.methods`).
     options : dict, optional
         Extra keyword arguments for the builder (its knobs), with the builder's own defaults
-        for the rest; ``yun2019_deep`` needs its hidden widths, e.g.
-        ``options={"widths": [24, 24, 24, 24, 24]}``.
+        for the rest, e.g. ``options={"depth": 8}`` for ``yun2019_deep``.
     random_state : None, int, numpy Generator or RandomState
         Seed of the builder's random choices (``None``: the builders' default seed 0).
     exact : bool, default False
