@@ -11,12 +11,17 @@ Default widths: one pair per 5000 points (at least three), each the smallest for
 from __future__ import annotations
 
 from ...data import as_rng
+from ...errors import CapacityError
 from ...network import Network
 from ...registry import Architecture, register
 from . import _build, _deep
 from ._options import REF, check_activation, n_trials_of, num_params, regression_inputs
 
 __all__ = ["yun2019_deep", "deep_architecture"]
+
+
+#: Deepest network whose architecture is computed (its widths are laid out one layer at a time).
+MAX_PLANNED_LAYERS = 10**6
 
 
 def deep_architecture(n: int, dx: int, dy: int = 1, *, widths=None, depth=None, activation="relu", pairs=None,
@@ -31,6 +36,13 @@ def deep_architecture(n: int, dx: int, dy: int = 1, *, widths=None, depth=None, 
     ((146, 142, 148, 144), 40)
     """
     act = check_activation(activation)
+    layers = len(widths) if widths is not None else (depth or 2 * max(3, -(-int(n) // _deep.PAIR_POINTS)))
+    if layers > MAX_PLANNED_LAYERS:
+        # the widths are laid out layer by layer: memory proportional to the depth
+        raise CapacityError(
+            f"yun2019_deep: the network for N = {int(n):,} has {int(layers):,} hidden layers, more than the "
+            f"{MAX_PLANNED_LAYERS:,} whose widths can be laid out in memory here; pass a smaller depth="
+        )
     w, _, starts, cap = _deep.plan(n, dy, act, widths, pairs, depth)
     return Architecture(
         "yun2019_deep", dx, tuple(w), dy, num_params([dx, *w, dy]), activation=act.name,
