@@ -168,6 +168,42 @@ class _Layer:
         # the bound's own rounding: casts to dt and a dt matrix product (≤ γ_{n_max} relative)
         u_b = 2.0**-24 if dt == np.float32 else 2.0**-53
         self.safety = (1 + 8 * u_b) * (1 + 2 * (n_max + 2) * u_b / (1 - (n_max + 2) * u_b))
+        # the exact-sum rule: lowest set bit of each row's weights and of its bias
+        self.lsb_W = np.min(np.where(W != 0, lowest_bit(W), np.inf), axis=1, initial=np.inf)
+        self.lsb_b = lowest_bit(b)
+
+
+def lowest_bit(a) -> np.ndarray:
+    """Exponent of the lowest set bit of each float64 value (``inf`` for 0): a = m·2^e, m odd.
+
+    >>> lowest_bit(np.array([3.0, 0.5, 6.0, 0.0])).tolist()
+    [0.0, -1.0, 1.0, inf]
+    """
+    a = np.asarray(a, dtype=np.float64)
+    m, ex = np.frexp(np.abs(a))
+    mi = np.ldexp(m, 53).astype(np.int64)  # the significand as a 53-bit integer
+    low = (mi & -mi).astype(np.float64)
+    tz = np.frexp(low)[1] - 1
+    return np.where(a != 0, (ex - 53 + tz).astype(np.float64), np.inf)
+
+
+def _exact_sums(h, W_abs_h, L: _Layer, certain):
+    """Rows whose sums are exact in every evaluation order (the exact-sum rule).
+
+    If every term w_k·h_k and the bias are multiples of 2^e (e ≥ the accumulator's smallest
+    normal exponent) and Σ|w_k h_k| + |b| < 2^(e + p), every product and every partial sum, in
+    any order, fused or not, is a multiple of 2^e below 2^(e + p) in magnitude: a number of the
+    accumulator, so nothing rounds. ``certain`` marks the points whose inputs are certain (bound
+    0). A cheap lower bound of e is used: lsb(row of W) + lsb(h) over the point's nonzero inputs.
+    """
+    acc = L.fmt.accumulator
+    lsb_h = np.min(np.where(h != 0, lowest_bit(h), np.inf), axis=1, initial=np.inf)
+    with np.errstate(invalid="ignore"):
+        e = np.minimum(lsb_h[:, None] + L.lsb_W[None, :], L.lsb_b[None, :])
+    S = (W_abs_h.astype(np.float64) + np.abs(L.b)) * L.safety
+    with np.errstate(over="ignore", invalid="ignore"):
+        ok = (e >= acc.emin) & (S < np.exp2(np.minimum(e + acc.p, 1e4)))
+    return ok & certain[:, None]
 
 
 def _linear_bound(h, E, L: _Layer, *, exact_inputs: bool):
@@ -182,6 +218,8 @@ def _linear_bound(h, E, L: _Layer, *, exact_inputs: bool):
         n = live.astype(np.float32) @ L.nzW_T
         n += L.nz_b
     e = np.abs(h).astype(dt) @ L.absW_T  # A = |W||h|
+    certain = np.ones(len(h), dtype=bool) if exact_inputs else ~np.any(E > 0, axis=1)
+    exact_sum = _exact_sums(h, e, L, certain) if certain.any() else None
     e += L.abs_b
     e *= L.c1
     e += L.c0
@@ -200,8 +238,11 @@ def _linear_bound(h, E, L: _Layer, *, exact_inputs: bool):
         e += t
         e += fmt.tiny
     e *= L.safety
+    if exact_sum is not None:
+        single |= exact_sum
     if single.any():
-        # a row with one live term is one rounding of an exactly known product
+        # a row with one live term is one rounding of an exactly known product; an exact sum
+        # (see _exact_sums) is at most one rounding too, of the accumulated result to the format
         zs = z[single]
         e[single] = np.abs(fmt.round(zs) - zs)
     zmax = max(float(z.max(initial=0.0)), -float(z.min(initial=0.0)))
