@@ -168,9 +168,15 @@ class _Layer:
         # the bound's own rounding: casts to dt and a dt matrix product (≤ γ_{n_max} relative)
         u_b = 2.0**-24 if dt == np.float32 else 2.0**-53
         self.safety = (1 + 8 * u_b) * (1 + 2 * (n_max + 2) * u_b / (1 - (n_max + 2) * u_b))
-        # the exact-sum rule: lowest set bit of each row's weights and of its bias
+        # the exact-sum rule: lowest set bit of each row's weights and of its bias. It is tried only
+        # on layers of short weights (each row spans at most p/2 bits: integers, ±1/2, powers of
+        # two, as in routing and read-out layers); rows of data-like weights never meet it, and
+        # the lowest bits of every input would cost as much as the matrix product
         self.lsb_W = np.min(np.where(W != 0, lowest_bit(W), np.inf), axis=1, initial=np.inf)
         self.lsb_b = lowest_bit(b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            span = np.floor(np.log2(np.max(np.abs(W), axis=1, initial=0.0))) - self.lsb_W
+        self.short = bool(np.all(np.where(np.isfinite(span), span, 0) <= acc.p // 2))
 
 
 def lowest_bit(a) -> np.ndarray:
@@ -219,7 +225,7 @@ def _linear_bound(h, E, L: _Layer, *, exact_inputs: bool):
         n += L.nz_b
     e = np.abs(h).astype(dt) @ L.absW_T  # A = |W||h|
     certain = np.ones(len(h), dtype=bool) if exact_inputs else ~np.any(E > 0, axis=1)
-    exact_sum = _exact_sums(h, e, L, certain) if certain.any() else None
+    exact_sum = _exact_sums(h, e, L, certain) if L.short and certain.any() else None
     e += L.abs_b
     e *= L.c1
     e += L.c0

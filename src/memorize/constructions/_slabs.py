@@ -629,6 +629,7 @@ class _Setting:
     tol_factor: float
     allow_dependent: bool
     fmt: Format | None = None  # the format the slabs are built for (None: float64 as always)
+    format_factor: float = 2.5
 
     def snap(self, U, c):
         """The hyperplanes as the target format holds them (unchanged without a format)."""
@@ -643,7 +644,7 @@ class _Setting:
         exact arithmetic both are 0 (the exact hyperplane holds its group, see
         :func:`fit_hyperplane`), so the test is margin > 0: no other point on the hyperplane.
         For a target format the bound is :func:`format_rounding_bound` and the factor
-        :data:`FORMAT_FACTOR`.
+        ``format_factor`` (default :data:`FORMAT_FACTOR`).
         """
         A = np.abs(slab_values(self.X, U, c))  # (n, g)
         member = np.zeros(A.shape, dtype=bool)
@@ -653,7 +654,7 @@ class _Setting:
         margins = np.min(np.where(member, np.inf, A), axis=0)
         if self.fmt is not None:
             rounding = format_rounding_bound(self.xnorm, c, self.X.shape[1], self.fmt)
-            return margins, residuals, rounding, np.asarray(margins > FORMAT_FACTOR * (rounding + residuals), dtype=bool)
+            return margins, residuals, rounding, np.asarray(margins > self.format_factor * (rounding + residuals), dtype=bool)
         rounding = rounding_bound(self.xnorm, c, self.X.shape[1], self.ar.u)
         ok = np.asarray(margins > self.tol_factor * (rounding + residuals), dtype=bool)
         return margins, residuals, rounding, ok
@@ -788,7 +789,8 @@ def _try_normals(st: _Setting, members: list, normals, n_retries: int):
         if ok[0]:
             return _Slab(np.array(sorted(members)), u, c, m[0], r[0], rb[0]), drop, retries
         if attempt == 0 and len(members) > 1:
-            blocking = normals.blocking_member(members, u, c, st.tol_factor * (rb[0] + r[0]))
+            factor = st.tol_factor if st.fmt is None else st.format_factor
+            blocking = normals.blocking_member(members, u, c, factor * (rb[0] + r[0]))
             if blocking is not None:
                 return None, blocking, retries
         if st.hull_dim - normals.rank < 2:
@@ -916,6 +918,7 @@ def build_slabs(
     allow_dependent: bool = False,
     tol_factor: float = 64.0,
     fmt: Format | None = None,
+    format_factor: float = FORMAT_FACTOR,
 ) -> SlabSet:
     """Fit a hyperplane through every group, verify every margin, adapt on degenerate data.
 
@@ -947,7 +950,10 @@ def build_slabs(
     fmt : Format, optional
         Build the slabs for this format (the points ``X`` already its numbers): normals and
         offsets are rounded to it before their margins are measured, and a margin is accepted
-        when ``γ_g > FORMAT_FACTOR·(format_rounding_bound + residual)``. Default: float64.
+        when ``γ_g > format_factor·(format_rounding_bound + residual)``. Default: float64.
+    format_factor : float
+        The acceptance factor in a target format (default :data:`FORMAT_FACTOR`, enough for a
+        slab of half-width γ/2; constructions that need more room pass more).
 
     Returns
     -------
@@ -977,7 +983,7 @@ def build_slabs(
     groups = [np.asarray(g, dtype=np.int64) for g in groups]
     st = _Setting(
         ar, X, _generator(rng), None if hull is None else hull.basis, X.shape[1] if hull is None else hull.dim,
-        float(np.max(np.linalg.norm(ar.to_float(X), axis=1))), tol_factor, allow_dependent, fmt,
+        float(np.max(np.linalg.norm(ar.to_float(X), axis=1))), tol_factor, allow_dependent, fmt, format_factor,
     )
     if max_size is None:
         max_size = max((len(g) for g in groups), default=1)

@@ -39,7 +39,7 @@ from ..errors import ArgumentError, AssumptionError, PrecisionError
 from ..network import Network
 from ..precision import Format, as_format, round_network
 
-__all__ = ["target_format", "in_format", "certified", "refusals", "limit_note", "float_safe_for"]
+__all__ = ["target_format", "in_format", "certified", "refusals", "limit_note", "float_safe_for", "refuse_exact_only"]
 
 
 def target_format(dtype, *, exact: bool) -> Format | None:
@@ -166,3 +166,20 @@ def certified(net: Network, data: Dataset, fmt: Format | None, method: str) -> N
             + limit_note(method, fmt)
         )
     return Network(rnet.layers, {**rnet.meta, "certificate": record})
+
+
+def refuse_exact_only(dtype, method: str) -> None:
+    """The ``dtype`` check of a construction that exists in exact arithmetic only.
+
+    ``dtype=None`` passes; any format raises :class:`PrecisionError` saying why: the labels are
+    stored in the bits of big-integer weights (hundreds to thousands of bits), which no float
+    format holds.
+    """
+    if dtype is None:
+        return
+    fmt = as_format(dtype)
+    raise PrecisionError(
+        f"dtype: {method} stores the labels in the bits of big-integer weights (hundreds to thousands of bits), "
+        f"which {fmt.name} (a {fmt.p}-bit significand) cannot hold: it is built in exact arithmetic only. "
+        f"memorize.build({float_safe_for(method)!r}, X, y, dtype={fmt.name!r}) memorizes in {fmt.name} by design"
+    )

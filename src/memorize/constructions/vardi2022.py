@@ -15,6 +15,7 @@ from __future__ import annotations
 from ..network import Network
 from ..registry import Architecture, register
 from . import _bits
+from ._target import refuse_exact_only
 from . import _bitsplan as plan
 
 __all__ = ["vardi2022", "architecture"]
@@ -48,7 +49,7 @@ def architecture(n: int, dx: int, dy: int = 1, *, n_classes: int | None = None, 
     assumptions=("δ-separated points", "class labels", "exact arithmetic (big-integer weights)"),
 )
 def vardi2022(X, y, *, block_size: int | None = None, depth: int | None = None, delta=None, n_directions: int = 8,
-              rng=None, exact: bool = True) -> Network:
+              rng=None, exact: bool = True, dtype=None) -> Network:
     """Constant-width bit-extraction memorizer (Vardi et al. 2022): ``yang2026`` with one bit per
     layer and the flat lookup.
 
@@ -59,6 +60,9 @@ def vardi2022(X, y, *, block_size: int | None = None, depth: int | None = None, 
     exact : bool, default True
         The network is always exact (big-integer weights); ``exact=False`` is accepted for a
         uniform builder signature and changes nothing.
+    dtype : None
+        Accepted for the common builder signature: any format is refused with a
+        :class:`~memorize.errors.PrecisionError` (exact arithmetic only).
 
     Returns
     -------
@@ -90,6 +94,7 @@ def vardi2022(X, y, *, block_size: int | None = None, depth: int | None = None, 
     >>> memorize.verify(net, X, y).max_error, net.meta["width"] <= 7
     (0, True)
     """
+    refuse_exact_only(dtype, "vardi2022")
     return _bits.build(X, y, width=None, depth=depth, block_size=block_size, bits_per_layer=1, layers_per_key=None,
                        lookup="flat", lookup_width=None, delta=delta, n_directions=n_directions, rng=rng,
                        method="vardi2022")
