@@ -981,6 +981,8 @@ def build_slabs(
     ar = _resolve(ar, exact)
     X = ar.asarray(X)
     groups = [np.asarray(g, dtype=np.int64) for g in groups]
+    if fmt is not None and fmt.name == "float64":
+        fmt = None  # float64's own acceptance rule (and bytes)
     st = _Setting(
         ar, X, _generator(rng), None if hull is None else hull.basis, X.shape[1] if hull is None else hull.dim,
         float(np.max(np.linalg.norm(ar.to_float(X), axis=1))), tol_factor, allow_dependent, fmt, format_factor,

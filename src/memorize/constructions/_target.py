@@ -39,7 +39,7 @@ from ..errors import ArgumentError, AssumptionError, PrecisionError
 from ..network import Network
 from ..precision import Format, as_format, round_network
 
-__all__ = ["target_format", "in_format", "certified", "refusals", "limit_note", "float_safe_for", "refuse_exact_only"]
+__all__ = ["tuned", "target_format", "in_format", "certified", "refusals", "limit_note", "float_safe_for", "refuse_exact_only"]
 
 
 def target_format(dtype, *, exact: bool) -> Format | None:
@@ -56,6 +56,12 @@ def target_format(dtype, *, exact: bool) -> Format | None:
             "float network certified in that format. Pass one of them"
         )
     return fmt
+
+
+def tuned(fmt: Format | None) -> Format | None:
+    """The format a builder tunes its free parameters for: None for float64, whose choices are the
+    float64 build's as they always were (``dtype="float64"`` only adds the certificate)."""
+    return None if fmt is None or fmt.name == "float64" else fmt
 
 
 def float_safe_for(method: str) -> str:

@@ -21,7 +21,7 @@ from ..network import Dense, Network
 from ..registry import Architecture, register
 from ..verify import check_self
 from ._slabs import SlabSet, build_slabs, plan_group_size, split_groups
-from ._target import certified, in_format, refusals, target_format
+from ._target import certified, in_format, refusals, target_format, tuned
 
 __all__ = ["baum1988", "architecture"]
 
@@ -199,7 +199,7 @@ def baum1988(X, y, *, rng=None, exact: bool = False, dtype=None) -> Network:
     with refusals(fmt, "baum1988"):
         groups, hull, size = group_minority(ar, data.X, P, gen)
         # Step 3: a hyperplane through each group, every other point at least its margin γ > 0 away
-        slabs = build_slabs(data.X, groups, rng=gen, ar=ar, max_size=size, hull=hull, allow_dependent=True, fmt=fmt)
+        slabs = build_slabs(data.X, groups, rng=gen, ar=ar, max_size=size, hull=hull, allow_dependent=True, fmt=tuned(fmt))
     W1, b1 = slab_units(ar, slabs)
     G = slabs.n_groups
     theorem_units = 2 * _planned_groups(n, d)

@@ -28,7 +28,7 @@ from ..verify import check_self, default_tol
 from ..precision import Format
 from ._slabs import (SlabSet, build_slabs, fit_hyperplane, format_rounding_bound, plan_group_size, rounding_bound,
                      slab_values, split_groups)
-from ._target import certified, in_format, refusals, target_format
+from ._target import certified, in_format, refusals, target_format, tuned
 
 __all__ = ["bubeck2020", "architecture"]
 
@@ -555,7 +555,7 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
     gen = as_rng(rng)
     n, d = data.X.shape
     with refusals(fmt, "bubeck2020"):
-        slabs, hull = group_points(ar, data, grouping, gen, fmt)
+        slabs, hull = group_points(ar, data, grouping, gen, tuned(fmt))
     Xw, Y = ar.asarray(data.X), ar.asarray(data.Y)
     b0, T = label_targets(ar, Y)
     V, t = label_maps(ar, Xw, T, slabs)
@@ -565,7 +565,7 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
     if not ar.exact:  # float64 only: a local search that re-fits groups, and the error prediction
         xnorm = float(np.max(np.linalg.norm(data.X, axis=1)))
         if optimize and slabs.n_groups > 1:
-            units, swaps = improve_groups(Xw, T, slabs, units, gen, None if hull is None else hull.basis, xnorm, fmt)
+            units, swaps = improve_groups(Xw, T, slabs, units, gen, None if hull is None else hull.basis, xnorm, tuned(fmt))
         estimate = _error_estimate(xnorm, units)
     hidden, output = four_unit_layers(ar, units, b0)
     G = slabs.n_groups

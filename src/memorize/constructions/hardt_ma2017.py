@@ -29,7 +29,7 @@ from ..errors import ArgumentError, ArgumentTypeError, AssumptionError
 from ..network import Dense, Network, Residual
 from ..registry import Architecture, PaperSize, register
 from ..verify import check_self, default_tol
-from ._target import certified, in_format, refusals, target_format
+from ._target import certified, in_format, refusals, target_format, tuned
 
 __all__ = ["hardt_ma2017", "architecture", "nearest_neighbour_sq", "radial_frame"]
 
@@ -409,7 +409,7 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False, dt
     with refusals(fmt, "hardt_ma2017"):
         rho2, rho2_float = neighbour_distances(ar, data.X, data.index)
     c_float, centre_kind = radial_frame(data.X, rho2_float, gen)
-    if fmt is not None:  # the centre the network's weights hold
+    if tuned(fmt) is not None:  # the centre the network's weights hold
         c_float = fmt.round(c_float)
     c = ar.array(c_float)
     Z, r2, order, blocks = radial_order(ar, data.X, c_float, rho2, int(block_size))

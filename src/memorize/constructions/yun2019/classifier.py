@@ -21,7 +21,7 @@ from ...errors import CapacityError, ConstructionError
 from ...network import Dense, Network
 from ...registry import Architecture, PaperSize, register
 from ...verify import check_self
-from .._target import certified, in_format, refusals, target_format
+from .._target import certified, in_format, refusals, target_format, tuned
 from . import _build, _core
 from ._options import REF, balanced_pair, check_activation, check_common, check_widths, factor, n_trials_of, num_params
 
@@ -260,7 +260,7 @@ def yun2019_classifier(
     tol_code = ar.div(7 * delta, 16)
     core_options = dict(
         n_win_max=d1 // f, K=2 * ((d2 // f) // 2), act=act, V=V, mu=mu_x, eta=eta, strategy=strategy,
-        refit=refit, final_widths=(d1, d2, d3), d_out=C, method="yun2019_classifier", fmt=fmt,
+        refit=refit, final_widths=(d1, d2, d3), d_out=C, method="yun2019_classifier", fmt=tuned(fmt),
     )
     with refusals(fmt, "yun2019_classifier"):
         core, directions = fit_codes(ar, data.X, codes, n_directions, n_dir, n_trials, as_rng(rng), float(tol_code), core_options)

@@ -22,7 +22,7 @@ from ...network import Dense, Network
 from ...registry import Architecture, PaperSize, register
 from ...verify import check_self, default_tol
 from .._slabs import SlabSet, build_slabs, plan_group_size, split_groups
-from .._target import certified, in_format, refusals, target_format
+from .._target import certified, in_format, refusals, target_format, tuned
 
 __all__ = ["yun2019_one_hidden", "architecture"]
 
@@ -250,7 +250,7 @@ def yun2019_one_hidden(
         # Step 2: a hyperplane through each group, every other point at least its margin γ > 0 away
         slabs = build_slabs(
             data.X, groups, rng=gen, ar=ar, labels=data.labels, max_size=size, hull=hull, allow_dependent=True,
-            fmt=fmt, format_factor=_FORMAT_FACTOR,
+            fmt=tuned(fmt), format_factor=_FORMAT_FACTOR,
         )
     M = gains(ar, slabs)
     W1, b1, coef = bump_units(ar, act, slabs, M)

@@ -33,7 +33,7 @@ from ...precision import Format, round_network
 from ...registry import Architecture, PaperSize, register
 from ...verify import check_self
 from .._slabs import build_slabs, split_groups
-from .._target import certified, in_format, refusals, target_format
+from .._target import certified, in_format, refusals, target_format, tuned
 
 __all__ = ["yun2019_resnet", "resnet_architecture", "resnet_bound", "resnet_condition"]
 
@@ -623,7 +623,7 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         )
     ws, groups = plan_blocks(widths, n, d, dy, data.labels, act, gen)
     D = push_length(data.X, dy)
-    setting = Setting(act, data.labels, d, dy, noise_free_columns(ar, act, d, dy), gen, fmt)
+    setting = Setting(act, data.labels, d, dy, noise_free_columns(ar, act, d, dy), gen, tuned(fmt))
     rows = chunk_rows([d] + ws + [_unit(act) * dy])
     with refusals(fmt, "yun2019_resnet"):
         layers, H, block_ws, tally = residual_blocks(ar, data.X, ws, groups, D, setting, rows, default=widths is None)

@@ -18,7 +18,7 @@ from ...errors import CapacityError
 from ...network import Dense, Network
 from ...registry import Architecture, PaperSize, register
 from ...verify import check_self
-from .._target import certified, in_format, refusals, target_format
+from .._target import certified, in_format, refusals, target_format, tuned
 from . import _build, _core
 from ._options import (
     REF, balanced_pair, check_activation, check_widths, factor, n_trials_of, num_params, regression_inputs,
@@ -227,7 +227,7 @@ def yun2019_two_hidden(
         core = _build.build_core(
             ar, data.X, data.Y, n_win_max=d1h, K=K, act=act, V=V, mu=inp.mu, eta=eta, strategy=strategy,
             n_dir=n_dir, rng=as_rng(rng), refit=refit, final_widths=(d1, d2), d_out=k,
-            method="yun2019_two_hidden", n_trials=n_trials_of(n_trials, n, n_dir), fmt=fmt,
+            method="yun2019_two_hidden", n_trials=n_trials_of(n_trials, n, n_dir), fmt=tuned(fmt),
         )
     info = core.info
     values = info.pop("_values")
