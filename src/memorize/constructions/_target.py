@@ -19,11 +19,17 @@ bfloat16 in mixed precision). A builder given ``dtype`` builds the network the u
 Example: a certified float32 build, and the refusal of a format the construction cannot meet.
 
 >>> import numpy as np, memorize
+>>> from memorize.errors import PrecisionError
 >>> rng = np.random.default_rng(0)
 >>> X, y = rng.standard_normal((40, 32)), rng.choice([-1.0, 1.0], 40)
 >>> net = memorize.build("baum1988", X, y, dtype="float32")
 >>> net.meta["certificate"]["points"], net.meta["certificate"]["of"]
 (40, 40)
+>>> try:
+...     memorize.build("zhang2017", X, y, dtype="float32")
+... except PrecisionError as exc:
+...     print("float_safe" in str(exc))
+True
 """
 
 from __future__ import annotations
@@ -77,7 +83,7 @@ def limit_note(method: str, fmt: Format) -> str:
         lim = int(limits[fmt.name])
         where = (f"{method} is certified in {fmt.name} up to N = {lim:,} on Gaussian data in R^32 (measured; "
                  "the limit depends on the data)" if lim > 0 else
-                 f"{method} was not certified in {fmt.name} even at N = 8 on Gaussian data in R^32 (measured)")
+                 f"{method} was not certified in {fmt.name} even at N = 2 on Gaussian data in R^32 (measured)")
     else:
         where = f"{method}'s limit in {fmt.name} was not measured"
     return f"{where}. memorize.build({safe!r}, X, y, dtype={fmt.name!r}) memorizes in {fmt.name} by design"

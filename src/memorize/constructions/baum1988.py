@@ -145,12 +145,12 @@ def baum1988(X, y, *, rng=None, exact: bool = False, dtype=None) -> Network:
     exact : bool, default False
         Build in exact rational arithmetic (small data).
     dtype : str, NumPy or torch dtype, optional
-        Build for this format ("float32", "bfloat16", "float16", "float64"): the network is built
-        on the inputs rounded to it, its hyperplanes are numbers of the format whose margins are
-        checked against the format's rounding bound, its weights are rounded to it, and it is
-        certified on every point (:func:`memorize.certify`, any summation order;
-        ``meta["certificate"]``). A :class:`~memorize.errors.PrecisionError` says when it cannot
-        be (see :data:`FLOAT_LIMITS`). Default None: the float64 network, not certified.
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with
+        hyperplanes of the format whose margins beat its rounding bound (groups of fewer than d points
+        pass through the origin, so their biases round to nothing); weights rounded to it; every point
+        certified (``meta["certificate"]``) or :class:`~memorize.errors.PrecisionError` (limits:
+        :data:`FLOAT_LIMITS`; ``float_safe_classifier`` is correct in the format by design). None: the
+        float64 network, uncertified.
 
     Returns
     -------

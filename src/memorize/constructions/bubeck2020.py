@@ -485,13 +485,11 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
     exact : bool, default False
         Build in exact rational arithmetic (small data); the error is then exactly 0.
     dtype : str, NumPy or torch dtype, optional
-        Build for this format ("float32", "bfloat16", "float16", "float64"): on the inputs rounded
-        to it, with hyperplanes that are its numbers, margins and slab widths (ρ) from its
-        rounding bound, weights rounded to it, and the network certified on every point
-        (:func:`memorize.certify`, any summation order; ``meta["certificate"]``). A
-        :class:`~memorize.errors.PrecisionError` says when it cannot be: see
-        :data:`FLOAT_LIMITS` (``float_safe`` memorizes in the format by design). Default None:
-        the float64 network, not certified.
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with
+        hyperplanes of the format, margins and slab widths (ρ) from its rounding bound; weights rounded
+        to it; every point certified (``meta["certificate"]``) or
+        :class:`~memorize.errors.PrecisionError` (limits: :data:`FLOAT_LIMITS`; ``float_safe`` is
+        correct in the format by design). None: the float64 network, uncertified.
 
     Returns
     -------

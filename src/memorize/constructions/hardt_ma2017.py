@@ -326,14 +326,12 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False, dt
     exact : bool, default False
         Build in exact rational arithmetic; the network's outputs are then exactly one-hot.
     dtype : str, NumPy or torch dtype, optional
-        Build for this format ("float32", "bfloat16", "float16", "float64"): on the inputs rounded
-        to it (its nearest-neighbour distances and radial order are then those the network
-        sees), with a centre that is a number of the format, weights rounded to it, and the
-        network certified on every point (:func:`memorize.certify`, any summation order;
-        ``meta["certificate"]``; it costs about three forward passes, O(N²·d) like the build). A
-        :class:`~memorize.errors.PrecisionError` says when it cannot be: see
-        :data:`FLOAT_LIMITS` (``float_safe_classifier`` memorizes in the format by design).
-        Default None: the float64 network, not certified.
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with nearest
+        neighbours and radial order of the rounded points, a centre of the format; the certificate costs
+        about three O(N²·d) forward passes, like the build; weights rounded to it; every point certified
+        (``meta["certificate"]``) or :class:`~memorize.errors.PrecisionError` (limits:
+        :data:`FLOAT_LIMITS`; ``float_safe_classifier`` is correct in the format by design). None: the
+        float64 network, uncertified.
 
     Returns
     -------

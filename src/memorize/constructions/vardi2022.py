@@ -55,14 +55,11 @@ def vardi2022(X, y, *, block_size: int | None = None, depth: int | None = None, 
 
     Parameters
     ----------
-    X, y, block_size, depth, delta, n_directions, rng
+    X, y, block_size, depth, delta, n_directions, rng, dtype
         As in :func:`memorize.constructions.yang2026.yang2026`.
     exact : bool, default True
         The network is always exact (big-integer weights); ``exact=False`` is accepted for a
         uniform builder signature and changes nothing.
-    dtype : None
-        Accepted for the common builder signature: any format is refused with a
-        :class:`~memorize.errors.PrecisionError` (exact arithmetic only).
 
     Returns
     -------

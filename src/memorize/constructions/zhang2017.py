@@ -278,13 +278,11 @@ def zhang2017(
         Build in exact rational arithmetic (object arrays of ``int``/``Fraction``); the network
         then interpolates with error exactly 0.
     dtype : str, NumPy or torch dtype, optional
-        Build for this format ("float32", "bfloat16", "float16", "float64"): on the inputs rounded
-        to it, with candidate directions that are numbers of the format scored by its rounding
-        (:func:`choose_direction`), weights rounded to it, and the network certified on every
-        point (:func:`memorize.certify`, any summation order; ``meta["certificate"]``). A
-        :class:`~memorize.errors.PrecisionError` says when it cannot be: see
-        :data:`FLOAT_LIMITS` (regression in float32 is certified only for tiny N; ``float_safe``
-        memorizes in the format by design). Default None: the float64 network, not certified.
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with candidate
+        directions of the format, scored by its rounding (:func:`choose_direction`); weights rounded to
+        it; every point certified (``meta["certificate"]``) or :class:`~memorize.errors.PrecisionError`
+        (limits: :data:`FLOAT_LIMITS`; ``float_safe`` is correct in the format by design). None: the
+        float64 network, uncertified.
 
     Returns
     -------

@@ -183,14 +183,12 @@ def yun2019_classifier(
         Raise :class:`~memorize.errors.ConstructionError` instead of returning a float64 network
         whose exactness is not guaranteed (``meta["float64_exact_guaranteed"]`` False, below).
     dtype : str, NumPy or torch dtype, optional
-        Build for this format ("float32", "bfloat16", "float16", "float64"): on the inputs rounded
-        to it, with layer 1's margins checked against its rounding, layer 2 fitted to the
-        positions the *rounded* layer 1 computes, the thin-margin escalation to 48 directions
-        decided on the format's predicted error (cancellation mass times its spacing), weights
-        rounded to it, and the network certified on every point (:func:`memorize.certify`, any
-        summation order; ``meta["certificate"]``). A :class:`~memorize.errors.PrecisionError`
-        says when it cannot be: see :data:`FLOAT_LIMITS` (``float_safe_classifier`` memorizes in
-        the format by design). Default None: the float64 network, not certified.
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with layer 1's
+        margins against its rounding, layer 2 fitted to the positions the rounded layer 1 computes, the
+        escalation to 48 directions decided on the format's predicted error; weights rounded to it;
+        every point certified (``meta["certificate"]``) or :class:`~memorize.errors.PrecisionError`
+        (limits: :data:`FLOAT_LIMITS`; ``float_safe_classifier`` is correct in the format by design).
+        None: the float64 network, uncertified.
 
     Returns
     -------

@@ -181,13 +181,12 @@ def yun2019_one_hidden(
     exact : bool, default False
         Build in exact rational arithmetic (small data): outputs are then exactly one-hot.
     dtype : str, NumPy or torch dtype, optional
-        Build for this format ("float32", "bfloat16", "float16", "float64"): on the inputs rounded
-        to it, with hyperplanes that are its numbers and margins checked against its rounding
-        bound (so that the gain keeps every group on its bump's flat top), weights rounded to
-        it, and the network certified on every point (:func:`memorize.certify`, any summation
-        order; ``meta["certificate"]``). A :class:`~memorize.errors.PrecisionError` says when it
-        cannot be: see :data:`FLOAT_LIMITS` (``float_safe_classifier`` memorizes in the format by
-        design). Default None: the float64 network, not certified.
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with
+        hyperplanes of the format, margins wide enough for the gain to keep every group on its bump's
+        flat top; weights rounded to it; every point certified (``meta["certificate"]``) or
+        :class:`~memorize.errors.PrecisionError` (limits: :data:`FLOAT_LIMITS`;
+        ``float_safe_classifier`` is correct in the format by design). None: the float64 network,
+        uncertified.
 
     Returns
     -------

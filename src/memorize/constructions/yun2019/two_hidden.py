@@ -165,13 +165,11 @@ def yun2019_two_hidden(
     exact : bool, default False
         Build in exact rational arithmetic; ``memorize.verify`` then reports error exactly 0.
     dtype : str, NumPy or torch dtype, optional
-        Build for this format ("float32", "bfloat16", "float16", "float64"): on the inputs rounded
-        to it, with layer 1's margins checked against its rounding, layer 2 fitted to the
-        positions the *rounded* layer 1 computes (``refit``), weights rounded to it, and the
-        network certified on every point (:func:`memorize.certify`, any summation order;
-        ``meta["certificate"]``). A :class:`~memorize.errors.PrecisionError` says when it
-        cannot be: see :data:`FLOAT_LIMITS` (``float_safe`` memorizes in the format by design).
-        Default None: the float64 network, not certified.
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with layer 1's
+        margins against its rounding, layer 2 fitted to the positions the rounded layer 1 computes;
+        weights rounded to it; every point certified (``meta["certificate"]``) or
+        :class:`~memorize.errors.PrecisionError` (limits: :data:`FLOAT_LIMITS`; ``float_safe`` is
+        correct in the format by design). None: the float64 network, uncertified.
 
     Returns
     -------
