@@ -465,6 +465,38 @@ def _fit_float_batched(X: np.ndarray, groups, gen: np.random.Generator, basis, c
     return U, c, ranks
 
 
+def _slack(st: "_Setting", groups, U, c) -> np.ndarray:
+    """Per group: margin / (rounding bound + residual), the factor its acceptance test compares."""
+    out = np.empty(len(groups))
+    block = max(1, _BLOCK_ENTRIES // max(st.X.shape[0], 1))
+    for start in range(0, len(groups), block):
+        sl = slice(start, start + block)
+        m, r, rb, _ = st.check(groups[sl], U[sl], c[sl])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[sl] = np.asarray(m, dtype=np.float64) / (np.asarray(rb, dtype=np.float64) + np.asarray(r, dtype=np.float64))
+    return np.nan_to_num(out, nan=0.0)
+
+
+def _widest(st: "_Setting", groups, U, c, ranks):
+    """For a target format: each group of fewer than d points keeps the widest of
+    :data:`FORMAT_CANDIDATES` random hyperplanes through it (the largest margin relative to the
+    format's rounding). In a small format a slab's margin, not just its existence, decides
+    whether the units after it are certain: gains grow like 1/margin."""
+    d = st.X.shape[1]
+    free = np.array([len(g) < d for g in groups])
+    if st.fmt is None or st.basis is not None or not free.any():
+        return U, c, ranks
+    best = _slack(st, groups, U, c)
+    for _ in range(FORMAT_CANDIDATES - 1):
+        U2, c2, r2 = _origin_hyperplanes(st, groups, U, c, ranks)
+        U2, c2 = st.snap(U2, c2)
+        score = _slack(st, groups, U2, c2)
+        better = free & (score > best)
+        U, c, ranks = np.where(better[:, None], U2, U), np.where(better, c2, c), np.where(better, r2, ranks)
+        best = np.where(better, score, best)
+    return U, c, ranks
+
+
 def _origin_hyperplanes(st: "_Setting", groups, U, c, ranks):
     """For a target format: refit the groups of fewer than d points through the origin.
 
@@ -504,6 +536,9 @@ FORMAT_FACTOR = 2.5
 #: Normals a failing group tries in a target format (3 in float64): a margin there is a few
 #: units of the format's rounding, and a fresh random normal is cheap next to a lost point.
 FORMAT_RETRIES = 16
+#: Random hyperplanes a group of fewer than d points draws in a target format; it keeps the one
+#: with the widest margin relative to the format's rounding.
+FORMAT_CANDIDATES = 8
 
 
 def format_rounding_bound(X_norm_max: float, c, d: int, fmt: Format):
@@ -878,6 +913,7 @@ def _fit_round(st: _Setting, pending: list, out: _Collected) -> list[int]:
     U, c, ranks = fit_hyperplanes(st.X, pending, rng=st.gen, basis=st.basis, ar=st.ar)
     U, c, ranks = _origin_hyperplanes(st, pending, U, c, ranks)
     U, c = st.snap(U, c)
+    U, c, ranks = _widest(st, pending, U, c, ranks)
     released: list[int] = []
     block = max(1, _BLOCK_ENTRIES // max(st.X.shape[0], 1))
     for start in range(0, len(pending), block):
