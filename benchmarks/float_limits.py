@@ -52,6 +52,9 @@ def data(method: str, n: int, seed: int = 0):
     return X, y
 
 
+OPTIONS: dict = {}  # builder options (--option KEY=VALUE), e.g. activation="hardtanh"
+
+
 def attempt(method: str, fmt: str, n: int, mode: str, seeds: int = 1) -> tuple[bool, float, str]:
     """(certified for every seed, seconds, note); stops at the first seed that fails."""
     secs = 0.0
@@ -68,11 +71,11 @@ def _attempt(method: str, fmt: str, n: int, mode: str, seed: int) -> tuple[bool,
     t0 = time.perf_counter()
     try:
         if mode == "before":
-            net = memorize.build(method, X, y, rng=seed)
+            net = memorize.build(method, X, y, rng=seed, **OPTIONS)
             cert = memorize.certify(net, X, y, dtype=fmt)
             ok, note = cert.ok, f"{cert.n_certified}/{n}"
         else:
-            net = memorize.build(method, X, y, dtype=fmt, rng=seed)
+            net = memorize.build(method, X, y, dtype=fmt, rng=seed, **OPTIONS)
             c = net.meta["certificate"]
             ok, note = c["points"] == c["of"], f"{c['points']}/{c['of']}"
     except MemorizeError as exc:
@@ -125,8 +128,15 @@ def main(argv=None) -> int:
     p.add_argument("--max-n", type=int, default=1 << 16)
     p.add_argument("--max-seconds", type=float, default=60.0)
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="builder option (JSON value)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
+    for kv in args.option:
+        key, value = kv.split("=", 1)
+        try:
+            OPTIONS[key] = json.loads(value)
+        except json.JSONDecodeError:
+            OPTIONS[key] = value
 
     def log(s):
         print(s, file=sys.stderr, flush=True)

@@ -41,7 +41,7 @@ _CHUNK_BYTES = 64 * 2**20
 #: guarantee: the builder certifies its own network anyway. The detectors' thresholds are a
 #: fraction of each point's squared nearest-neighbour distance, far above the rounding of
 #: well-spread data; clustered data (tiny ρ relative to the radius) fail sooner.
-FLOAT_LIMITS = {"float32": 0, "bfloat16": 0, "measured_to": 0}
+FLOAT_LIMITS = {"float32": 8192, "bfloat16": 8192, "measured_to": 8192}
 
 
 def _block_widths(n: int, block_size: int) -> list[int]:

@@ -42,7 +42,7 @@ __all__ = ["yun2019_resnet", "resnet_architecture", "resnet_bound", "resnet_cond
 #: points in R^32, 10 classes, ReLU, seeds 0–2; every N of the doubling-and-bisection grid below
 #: it certified too; "measured_to" is the largest N tried). A fact about these data, not a
 #: guarantee: the builder certifies its own network anyway.
-FLOAT_LIMITS = {"float32": 0, "bfloat16": 0, "measured_to": 0}
+FLOAT_LIMITS = {"float32": 724, "bfloat16": 4, "measured_to": 1024}
 
 # A target format's margin acceptance: γ > 8·(rounding + residual), so that with M ≤ 8/γ a group's
 # |M·s| stays below 1 (the bump's flat top) and the others' above 3.
