@@ -8,10 +8,18 @@ settings, it builds the network, verifies every point in exact integer arithmeti
 
 It then extrapolates the sizes to N = 10⁶ … 10⁸ through the architecture function (no build),
 finds the N where the nonzero (and dense) parameter count drops below N, and times the
-straightforward object-matmul evaluator (the issue's baseline) against the library's kernel.
+straightforward object-matmul evaluator (the baseline) against the library's kernel.
+
+The depth curve of ``vardi2022`` (``--curve``): for one data set (N = 10⁴ points uniform in the
+unit ball of R^8, 10 classes) it builds the network for several depth budgets L, from the
+constant-width network to shallow parallel copies, verifies every point exactly and prints
+L → (copies, depth, width, parameters, nonzero parameters, bits per weight, build and verify
+seconds, error), then the planner's rows for the same budgets (no build).
 
 Run:  flock /tmp/bench.lock env PYTHONPATH=src python benchmarks/bench_bits.py [--max-n 100000]
       [--out docs/benchmarks/bits.md] [--figures docs/figures]
+      flock /tmp/bench.lock env PYTHONPATH=src python benchmarks/bench_bits.py --curve
+      [--curve-depths 400,200,100,70,50] [--out docs/benchmarks/vardi2022_depth.md] [--figures docs/figures]
 """
 
 from __future__ import annotations
@@ -27,7 +35,6 @@ import numpy as np
 
 import memorize
 from memorize import _exact, verify
-from memorize.constructions import yang2026 as Y
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _common
 from _common import machine as _machine  # noqa: E402
 
@@ -51,11 +58,11 @@ def machine() -> str:
     return f"{_machine()}, {gm}"
 
 
-def ball_points(n: int, seed: int) -> np.ndarray:
+def ball_points(n: int, seed: int, d: int = D) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, D))
+    X = rng.standard_normal((n, d))
     X /= np.linalg.norm(X, axis=1, keepdims=True)
-    X *= rng.random((n, 1)) ** (1.0 / D)
+    X *= rng.random((n, 1)) ** (1.0 / d)
     return X
 
 
@@ -174,6 +181,134 @@ def float_cast_curve():
     return out
 
 
+CURVE_N, CURVE_D, CURVE_C = 10_000, 8, 10
+CURVE_DEPTHS = (400, 200, 100, 70, 50)
+
+
+def depth_curve(depths, N=CURVE_N, d=CURVE_D, C=CURVE_C, seed=3):
+    """vardi2022 on one data set for each depth budget (None: the constant-width network):
+    build, exact verification of every point, and the architecture function's prediction."""
+    X = ball_points(N, seed, d)
+    y = np.random.default_rng(seed + 1).integers(0, C, N)
+    out = []
+    for L in (None, *depths):
+        knobs = {} if L is None else {"depth": L}
+        t0 = time.perf_counter()
+        net = memorize.build("vardi2022", X, y, **knobs)
+        tb = time.perf_counter() - t0
+        rep = verify(net, X, y)
+        m = net.meta
+        arch = memorize.registry.get("vardi2022").architecture(N, d, C, key_max=m["key_max"], z_bits=m["z_bits"],
+                                                               **knobs)
+        out.append(dict(L=L, copies=m["copies"], depth=net.depth, width=max(net.widths), S=m["block_size"],
+                        params=net.num_params, nnz=net.num_nonzero, bits=net.max_weight_bits,
+                        block_bits=m["block_bits"], z_bits=m["z_bits"], build=tb, verify=rep.seconds,
+                        err=rep.max_error, failed=rep.n_failed, N=N,
+                        arch_exact=arch.widths == net.widths and arch.num_params == net.num_params))
+        r = out[-1]
+        print(f"  curve L={L} P={r['copies']} depth={r['depth']} W={r['width']} nnz={r['nnz']} bits={r['bits']} "
+              f"build {tb:.2f}s verify {rep.seconds:.2f}s error {rep.max_error}", file=sys.stderr, flush=True)
+        del net
+    return out
+
+
+def planner_curve(depths, N=CURVE_N, d=CURVE_D, C=CURVE_C):
+    """The planner's vardi2022 row for each depth budget (no build; estimated key range)."""
+    rows = []
+    for L in (None, *depths):
+        opts = {"vardi2022": {} if L is None else {"depth": L}}
+        r = memorize.plan(N, d, C, task="classification", methods=["vardi2022"], options=opts)[0]
+        arch = memorize.registry.get("vardi2022").architecture(N, d, C, **opts["vardi2022"])
+        rows.append(dict(L=L, depth=r.depth, width=max(r.widths), params=r.num_params, nnz=arch.num_nonzero,
+                         bits=r.max_weight_bits, min_bits=r.min_bits, notes=r.notes,
+                         min_bits_nnz=memorize.bounds.min_weight_bits(N, arch.num_nonzero, C)))
+    return rows
+
+
+def emit_curve(emit, curve, planned):
+    N = curve[0]["N"]
+    emit(f"### vardi2022: the depth curve (N = {N}, points uniform in the unit ball of R^{CURVE_D}, "
+         f"C = {CURVE_C} classes)\n")
+    emit("L: the depth budget (`depth=L`; – is the constant-width network). P: parallel copies. "
+         "Params: every weight and bias of the dense layers, zeros between copies included "
+         "(`num_params`); nonzeros: the paper's count. Bits: the largest weight "
+         "(`max_weight_bits`), and S·ρ, the bits of one block integer (what the copies shrink; the "
+         "first layer carries the input's precision, z bits). Every network verified on all points "
+         "in exact arithmetic; the architecture function gives the built widths and parameter count "
+         "exactly (column *arch = built*).\n")
+    emit("| L | P | depth | width | params | nonzeros | nonzeros·depth/N | max bits | S | S·ρ | z bits | build s | "
+         "exact verify s | max error | arch = built |")
+    emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in curve:
+        emit(f"| {r['L'] or '–'} | {r['copies']} | {r['depth']} | {r['width']} | {r['params']} | {r['nnz']} | "
+             f"{r['nnz'] * r['depth'] / N:.0f} | {r['bits']} | {r['S']} | {r['block_bits']} | {r['z_bits']} | "
+             f"{fmt(r['build'])} | {fmt(r['verify'])} | {r['err']} | {'yes' if r['arch_exact'] else 'NO'} |")
+    emit("")
+    emit("The planner's rows for the same budgets (`memorize.plan(..., methods=['vardi2022'], "
+         "options={'vardi2022': {'depth': L}})`, no build: key range estimated as 2N²):\n")
+    emit("| L | depth | width | params | nonzeros | weight bits | min bits (planner: dense params) | "
+         "min bits (nonzeros) |")
+    emit("|---|---|---|---|---|---|---|---|")
+    for r in planned:
+        emit(f"| {r['L'] or '–'} | {r['depth']} | {r['width']} | {r['params']} | {r['nnz']} | {r['bits']} | "
+             f"{r['min_bits']:.3g} | {r['min_bits_nnz']:.3g} |")
+    emit("")
+
+
+def _pyplot(outdir):
+    """matplotlib.pyplot with the file backend (None without matplotlib), and the output folder."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no figures", file=sys.stderr)
+        return None
+    os.makedirs(outdir, exist_ok=True)
+    return plt
+
+
+def _save(fig, outdir, name):
+    fig.tight_layout()
+    path = os.path.join(outdir, name)
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def curve_figure(curve, outdir):
+    plt = _pyplot(outdir)
+    if plt is None:
+        return
+    N = curve[0]["N"]
+    L = np.array([r["depth"] for r in curve], dtype=float)
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax[0].loglog(L, [r["nnz"] for r in curve], "o-", label="nonzero parameters (built)")
+    ax[0].loglog(L, [r["params"] for r in curve], "s:", label="dense parameters (zeros between copies)")
+    c = np.median([r["nnz"] * r["depth"] / N for r in curve])
+    ax[0].loglog(L, c * N / L, "k--", lw=0.8, label=f"{c:.0f}·N/L")
+    ax[0].axhline(N, color="grey", lw=0.5)
+    for r in curve:
+        ax[0].annotate(f"P={r['copies']}", (r["depth"], r["nnz"]), fontsize=7, xytext=(3, 3),
+                       textcoords="offset points")
+    ax[0].set_xlabel("depth L (hidden layers)")
+    ax[0].set_ylabel("parameters")
+    ax[0].set_title(f"vardi2022, N = {N}: parameters vs depth")
+    ax[0].legend(fontsize=7)
+    ax[1].semilogx(L, [r["bits"] for r in curve], "o-", label="largest weight (bits)")
+    ax[1].semilogx(L, [r["block_bits"] for r in curve], "s-", label="block integer S·ρ (bits)")
+    ax[1].semilogx(L, [r["z_bits"] for r in curve], "k:", label="first layer (input precision)")
+    ax[1].axhline(53, color="grey", ls="--", lw=0.8, label="float64 mantissa")
+    ax[1].set_xlabel("depth L (hidden layers)")
+    ax[1].set_ylabel("bits per weight")
+    for a in ax:  # label the measured depths, not the log axis' default ticks
+        a.set_xticks(L, [str(int(v)) for v in L])
+        a.minorticks_off()
+    ax[1].set_title("bits per weight vs depth")
+    ax[1].legend(fontsize=7)
+    _save(fig, outdir, "vardi2022_depth_curve.png")
+
+
 def fmt(x, nd=2):
     return f"{x:.{nd}f}"
 
@@ -184,7 +319,14 @@ def main(argv=None):
     p.add_argument("--baseline-max-n", type=int, default=10_000)
     p.add_argument("--out", default=None, help="also write the markdown fragment here")
     p.add_argument("--figures", default=None, help="directory for PNG figures (needs matplotlib)")
+    p.add_argument("--curve", action="store_true", help="only the vardi2022 depth curve")
+    p.add_argument("--curve-depths", default=",".join(map(str, CURVE_DEPTHS)),
+                   help="depth budgets of the curve, comma-separated")
+    p.add_argument("--curve-n", type=int, default=CURVE_N, help="points of the depth curve's data set")
     args = p.parse_args(argv)
+    depths = [int(v) for v in args.curve_depths.split(",") if v]
+    if args.curve:
+        return curve_main(depths, args)
     ns = [n for n in (100, 1000, 10_000, 100_000) if n <= args.max_n]
     lines = []
     emit = lines.append
@@ -215,7 +357,7 @@ def main(argv=None):
                  f"{r['baseline'] / r['verify']:.1f}× |")
         emit("")
     a, b = key_model(rows)
-    emit(f"### Sizes without building (architecture function), N = 10⁶ … 10⁸\n")
+    emit("### Sizes without building (architecture function), N = 10⁶ … 10⁸\n")
     emit(f"Key range model fitted on the built networks: log₂(key_max) = {a:.2f} + {b:.3f}·log₂N "
          f"(uniform data in the 4-ball, where δ shrinks like N^(-1/2)). Counts are exact for that key range; "
          "nonzeros are the structural count.\n")
@@ -241,27 +383,34 @@ def main(argv=None):
     for r in curve:
         emit(f"| {r['S']} | {r['block_bits']} | {r['bits']} | {r['lost']}/{r['N']} |")
     emit("")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
+    dcurve = depth_curve(depths, N=args.curve_n)
+    emit_curve(emit, dcurve, planner_curve(depths, N=args.curve_n))
+    _write("\n".join(lines), args.out)
     if args.figures:
         figures(rows, ext, args.figures, curve)
+        curve_figure(dcurve, args.figures)
+
+
+def _write(text: str, out: str | None) -> None:
+    print(text)
+    if out:
+        with open(out, "w") as fh:
+            fh.write(text + "\n")
+
+
+def curve_main(depths, args):
+    lines = [f"Machine: {machine()}\n"]
+    curve = depth_curve(depths, N=args.curve_n)
+    emit_curve(lines.append, curve, planner_curve(depths, N=args.curve_n))
+    _write("\n".join(lines), args.out)
+    if args.figures:
+        curve_figure(curve, args.figures)
 
 
 def figures(rows, ext, outdir, curve):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: no figures", file=sys.stderr)
+    plt = _pyplot(outdir)
+    if plt is None:
         return
-    import os
-
-    os.makedirs(outdir, exist_ok=True)
     fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
     for (label, _, _), mk in zip(SETTINGS, "osd"):
         built = [r for r in rows if r["setting"] == label]
@@ -288,10 +437,7 @@ def figures(rows, ext, outdir, curve):
     ax[1].set_ylabel("fraction of points lost by net.astype(float64)")
     ax[1].set_title("float64 cast of an exact network")
     ax[1].legend(fontsize=7)
-    fig.tight_layout()
-    path = os.path.join(outdir, "bits_tradeoff.png")
-    fig.savefig(path, dpi=120)
-    print(f"wrote {path}", file=sys.stderr)
+    _save(fig, outdir, "bits_tradeoff.png")
 
 
 if __name__ == "__main__":

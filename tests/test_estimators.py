@@ -99,8 +99,9 @@ def test_classifier_refusals():
     X, _ = synthetic(20, 3, rng=0)
     with pytest.raises(LabelError, match="continuous"):
         MemorizingClassifier(method="zhang2017").fit(X, np.linspace(0, 1, 20))
-    with pytest.raises(LabelError, match="only one class"):
-        MemorizingClassifier(method="zhang2017").fit(X, np.zeros(20, int))
+    # one class is data like any other: the network outputs that class everywhere
+    one = MemorizingClassifier(method="zhang2017").fit(X, np.full(20, 7))
+    assert one.report_.ok and one.classes_.tolist() == [7] and (one.predict(X) == 7).all()
     with pytest.raises(ValueError, match="Reshape your data"):
         MemorizingClassifier(method="zhang2017").fit(X[:, 0], np.arange(20) % 2)
     with pytest.raises(ValueError, match="NaN"):
@@ -141,7 +142,7 @@ def _labels_for(m, n, rng):
 
 
 # The options a construction cannot do without (the estimators add no hidden defaults).
-REQUIRED_OPTIONS = {"yun2019_deep": {"widths": [36, 36, 36, 36]}}
+REQUIRED_OPTIONS: dict = {}
 
 
 @pytest.mark.parametrize("name", sorted(all_methods()))
@@ -185,21 +186,28 @@ def test_property_any_small_dataset_is_memorized(n, d, k, seed):
 def test_regressor_rescale_is_explicit():
     X, y = synthetic(30, 3, rng=4)
     y = 5 * y / np.max(np.abs(y))  # targets up to 5, outside Theorem 3.1's [-1, 1]
-    reg = MemorizingRegressor(method="yun2019_two_hidden").fit(X, y)
+    reg = MemorizingRegressor(method="yun2019_two_hidden", rescale=True).fit(X, y)
     assert reg.network_.meta["rescaled"] and reg.report_.ok and reg.score(X, y) == 1.0
+    # the default is the builder's (rescale=False), as memorize.build would do
+    for est in (MemorizingRegressor(method="yun2019_two_hidden"),
+                MemorizingRegressor(method="yun2019_two_hidden", rescale=False)):
+        with pytest.raises(memorize.errors.LabelError, match="rescale"):
+            est.fit(X, y)
     with pytest.raises(memorize.errors.LabelError, match="rescale"):
-        MemorizingRegressor(method="yun2019_two_hidden", rescale=False).fit(X, y)
+        memorize.build("yun2019_two_hidden", X, y)
     # an explicit builder option wins over the estimator's parameter
     with pytest.raises(memorize.errors.LabelError):
-        MemorizingRegressor(method="yun2019_two_hidden", options={"rescale": False}).fit(X, y)
+        MemorizingRegressor(method="yun2019_two_hidden", rescale=True, options={"rescale": False}).fit(X, y)
     # constructions without the assumption ignore it
     assert MemorizingRegressor(rescale=False).fit(X, y).report_.ok
 
 
 def test_no_hidden_builder_options():
-    # the estimator passes only what the user gave (and rescale, a documented parameter)
+    # the estimator passes only what the user gave (and rescale when it is set)
     X, y = synthetic(40, 3, rng=5)
-    with pytest.raises(ArgumentError, match="widths"):
-        MemorizingRegressor(method="yun2019_deep").fit(X, y)
+    reg = MemorizingRegressor(method="yun2019_deep").fit(X, y)
+    assert reg.network_.widths == memorize.bounds.architecture("yun2019_deep", 40, 3).widths
     reg = MemorizingRegressor(method="yun2019_deep", options={"widths": [36, 36, 36, 36]}).fit(X, y)
     assert reg.network_.widths == (36, 36, 36, 36)
+    with pytest.raises(ArgumentError, match="depth"):
+        MemorizingRegressor(method="yun2019_deep", options={"depth": 1}).fit(X, y)

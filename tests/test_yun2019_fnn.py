@@ -265,8 +265,12 @@ def test_deep_refuses_bad_pairs():
         fnn.yun2019_deep(X, y, widths=[12] * 6, pairs=[1, 2], activation="hardtanh")
     with pytest.raises(CapacityError, match="d_y \\+ 1"):
         fnn.yun2019_deep(X, y, widths=[12, 12, 1, 12, 12, 1], pairs=[1, 4], activation="hardtanh")
-    with pytest.raises(ArgumentError):
-        fnn.yun2019_deep(X, y)
+    with pytest.raises(ArgumentError, match="pairs: pass it with widths"):
+        fnn.yun2019_deep(X, y, pairs=[1, 3])
+    with pytest.raises(ArgumentError, match="depth"):
+        fnn.yun2019_deep(X, y, depth=1)
+    with pytest.raises(ArgumentError, match="depth: 4 disagrees"):
+        fnn.yun2019_deep(X, y, widths=[12] * 6, depth=4)
 
 
 # ------------------------------------------------------------------------------- registry

@@ -293,7 +293,8 @@ def test_deep_carrier_copies_the_projection_and_pairs_output_y_or_minus_v(widths
 def test_carrier_projection_spans_minus_half_to_half():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((25, 4))
-    u, order, w_car, beta0, cs = _deep.carrier_projection(EXACT, X, 4, np.random.default_rng(0), "test")
+    u, order, _ = _deep.carrier_direction(EXACT, X, None, None, None, None, 4, np.random.default_rng(0), 1, None, {})
+    w_car, beta0, cs = _deep.carrier_projection(EXACT, X, u, order, "test")
     assert cs[0] == Fraction(-1, 2) and cs[-1] == Fraction(1, 2)
     assert all(b > a for a, b in zip(cs, cs[1:]))
     assert np.all(EXACT.array(X)[order] @ w_car + beta0 == cs)

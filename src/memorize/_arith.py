@@ -129,6 +129,21 @@ class Arithmetic:
         """Whether every gap is positive beyond rounding: > 0 exactly, or > factor·ε·scale."""
         raise NotImplementedError
 
+    def isfinite(self, a) -> np.ndarray:
+        """Which entries are finite, without rounding exact ones (a huge exact number is finite;
+        only the float ``inf`` an exact array may hold for "no bound" is not)."""
+        raise NotImplementedError
+
+    def summary(self, **values) -> dict:
+        """``meta`` entries for numbers: floats, or None with ``<key>_log2`` when an exact value
+        has no float64 value (see :func:`memorize._exact.summary_values`). Never raises on a
+        value the build computed.
+
+        >>> EXACT.summary(min_margin=EXACT.const(2**1100, 3), gain=EXACT.const(1, 4))
+        {'min_margin': None, 'gain': 0.25, 'min_margin_log2': 1098.415037}
+        """
+        return _exact.summary_values(**values)
+
     # -- the projection every one-direction builder starts with --------------------------------
     def directions(self, W: np.ndarray) -> np.ndarray:
         """Candidate directions (columns of ``W``, float64 draws) in the form this arithmetic
@@ -219,6 +234,10 @@ class Exact(Arithmetic):
     def separated(self, gaps, scale, factor: float = 64) -> bool:
         return bool(np.all(np.asarray(gaps) > 0))
 
+    def isfinite(self, a) -> np.ndarray:
+        arr = np.asarray(a, dtype=object)
+        return np.array([_exact.is_finite(v) for v in arr.flat], dtype=bool).reshape(arr.shape)
+
     def directions(self, W: np.ndarray) -> np.ndarray:
         scale = 2.0**20 / np.max(np.abs(W), axis=0)
         W = np.round(W * scale)
@@ -288,6 +307,9 @@ class Float64(Arithmetic):
 
     def min(self, a):
         return float(np.min(a))
+
+    def isfinite(self, a) -> np.ndarray:
+        return np.isfinite(np.asarray(a, dtype=np.float64))
 
     def separated(self, gaps, scale, factor: float = 64) -> bool:
         gaps = np.asarray(gaps)

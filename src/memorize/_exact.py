@@ -9,13 +9,26 @@ integer-only.
 
 from __future__ import annotations
 
+import math
 import numbers
 import weakref
 from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["exact_scalar", "to_exact_array", "is_exact", "to_float_array", "affine"]
+from . import _flint
+
+__all__ = [
+    "exact_scalar",
+    "to_exact_array",
+    "is_exact",
+    "to_float_array",
+    "affine",
+    "is_finite",
+    "log2_abs",
+    "summary_float",
+    "summary_values",
+]
 
 
 def exact_scalar(v) -> int | Fraction:
@@ -72,6 +85,97 @@ def to_float_array(a) -> np.ndarray:
     if arr.size == 0:
         return np.zeros(arr.shape, dtype=np.float64)
     return np.asarray(_float_ufunc(arr), dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries of exact numbers
+# ---------------------------------------------------------------------------------------------
+#
+# An exact build may hold numbers far outside the float64 range (the integer normals of the slab
+# builders have hundreds of bits per coordinate in dimension 30). A network's ``meta`` is JSON of
+# floats: a number that does not fit is reported as ``None`` beside its base-2 logarithm, never
+# as a crash, an infinity or a zero.
+
+
+def is_finite(v) -> bool:
+    """Whether ``v`` is finite: Python ints and Fractions always are, floats unless ±inf/nan.
+
+    Exact arrays mark "no bound" with the float ``inf`` (a slab holding every point has an
+    infinite margin); this tells it apart from a huge exact margin without rounding.
+
+    >>> from fractions import Fraction
+    >>> is_finite(Fraction(10**400, 3)), is_finite(float("inf"))
+    (True, False)
+    """
+    if isinstance(v, (int, Fraction, np.integer)):
+        return True
+    return bool(np.isfinite(v))
+
+
+def log2_abs(v) -> float:
+    """log₂|v| of a nonzero number, also far outside the float64 range (−inf for 0).
+
+    >>> from fractions import Fraction
+    >>> log2_abs(Fraction(2**2000, 3)) == 2000 - math.log2(3)
+    True
+    """
+    if v == 0:
+        return float("-inf")
+    if isinstance(v, Fraction):
+        return math.log2(abs(v.numerator)) - math.log2(v.denominator)
+    if isinstance(v, (int, np.integer)):
+        return math.log2(abs(int(v)))
+    return math.log2(abs(float(v)))
+
+
+def summary_float(v) -> float | None:
+    """``float(v)`` when it represents ``v`` (finite, and nonzero unless ``v`` is 0), else None.
+
+    Floats pass unchanged (``inf`` included: a float64 build reports what it computed); an
+    exact number that overflows float64, or underflows to 0, gives None.
+
+    >>> from fractions import Fraction
+    >>> summary_float(Fraction(1, 4)), summary_float(10**400), summary_float(Fraction(1, 10**400))
+    (0.25, None, None)
+    """
+    if v is None:
+        return None
+    if not isinstance(v, (int, Fraction, np.integer)):
+        return float(v)
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
+    return None if (f == 0.0) != (v == 0) or not math.isfinite(f) else f
+
+
+def summary_values(**values) -> dict:
+    """``meta`` entries for numbers (scalars or sequences), safe for any exact value.
+
+    Each value becomes a float (sequences a list of floats). A number that has no float64
+    value (see :func:`summary_float`) becomes None and the entry ``<key>_log2`` gives log₂|v| to
+    six decimals (for a sequence, the list of log₂|v| of all its entries), so a summary never turns a
+    correct exact build into an overflow error.
+
+    >>> summary_values(gain=Fraction(3, 2), margin=10**400, none=None)
+    {'gain': 1.5, 'margin': None, 'none': None, 'margin_log2': 1328.771238}
+    """
+    out: dict = {}
+    logs: dict = {}
+    for key, v in values.items():
+        if v is None or np.ndim(v) == 0:
+            f = summary_float(v)
+            out[key] = f
+            if f is None and v is not None:
+                logs[f"{key}_log2"] = round(log2_abs(v), 6)
+            continue
+        seq = list(np.asarray(v, dtype=object).ravel()) if isinstance(v, np.ndarray) else list(v)
+        fs = [summary_float(x) for x in seq]
+        out[key] = fs
+        if any(f is None and x is not None for f, x in zip(fs, seq)):
+            logs[f"{key}_log2"] = [None if x is None else round(log2_abs(x), 6) for x in seq]
+    out.update(logs)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,10 +340,15 @@ def affine(h: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     (up to sign) are summed once, each distinct nonzero row is evaluated once, ±1 weights add
     or subtract, zeros are skipped, and small-integer columns multiplied by big weights are
     evaluated once per distinct value pattern. Results with denominator 1 are returned as
-    ``int`` so that later layers run in integer arithmetic.
+    ``int`` so that later layers run in integer arithmetic. When rationals are involved and
+    python-flint is installed (and not switched off, see :mod:`memorize._flint`), the product
+    is one FLINT integer matrix multiplication with per-row denominators instead; the values
+    are the same.
     """
     if h.dtype != object or weight.dtype != object:
         return np.matmul(h, weight.T) + bias
+    if _flint.enabled() and _flint.wanted(h, weight, bias):
+        return _flint.affine(h, weight, bias)
     frac = _has_fraction(h)
     plan = _plan(weight, bias)
     n = h.shape[0]
@@ -273,3 +382,123 @@ def affine(h: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
         else:
             out[:, j] = v + b
     return _normalise(out) if frac else out
+
+
+# ---------------------------------------------------------------------------------------------
+# A ReLU layer whose units all read one projection
+# ---------------------------------------------------------------------------------------------
+#
+# When every row of a ReLU layer's weights is a multiple c_j·w of one vector w (the hidden layer
+# of Zhang et al.'s construction: N units on one direction), unit j is active at a point exactly
+# when its projection s = <w, x> lies beyond the unit's threshold θ_j = −b_j/c_j, so the active
+# units of a point are a prefix (c_j > 0) and a suffix (c_j < 0) of the units sorted by θ. The
+# next layer then reads Σ_{j active} V_kj·(c_j·s + b_j) = s·Σ V_kj c_j + Σ V_kj b_j: two prefix
+# sums, one binary search per point, instead of (points × units) rational operations.
+
+#: Use the shared-projection kernel (switch off to time the plain layer-by-layer evaluation).
+SHARED_PROJECTION = True
+# below this width the plain evaluation is as fast
+_SHARED_MIN_UNITS = 32
+
+_SHARED: dict = {}
+
+
+class _SharedProjection:
+    """Prefix sums of a (ReLU layer with parallel rows, next dense layer) pair."""
+
+    __slots__ = ("w", "zero", "pos", "neg", "const")
+
+    def __init__(self, w, pos, neg, const):
+        self.w, self.zero = np.array([w], dtype=object), np.zeros(1, dtype=object)
+        self.pos, self.neg, self.const = pos, neg, const
+
+    @classmethod
+    def of(cls, W: np.ndarray, b: np.ndarray, V: np.ndarray) -> "_SharedProjection | None":
+        rows = W.tolist()
+        w = next((row for row in rows if any(v != 0 for v in row)), None)
+        if w is None:
+            return None
+        k0 = next(k for k, v in enumerate(w) if v != 0)
+        scale = [Fraction(row[k0]) / w[k0] for row in rows]
+        if any(any(x != s * y for x, y in zip(row, w)) for row, s in zip(rows, scale)):
+            return None
+        bias = [Fraction(v) for v in b.tolist()]
+        Vt = V.T.tolist()  # one list of next-layer weights per unit
+        out = V.shape[0]
+        zero = [0] * out
+        sides = {1: [], -1: []}
+        const = list(zero)
+        for j, (s, bj) in enumerate(zip(scale, bias)):
+            if s == 0:
+                if bj > 0:
+                    const = [a + v * bj for a, v in zip(const, Vt[j])]
+                continue
+            sides[1 if s > 0 else -1].append((-bj / s, j))
+        pos = cls._sums(sorted(sides[1]), scale, bias, Vt, out)
+        neg = cls._sums(sorted(sides[-1], reverse=True), scale, bias, Vt, out)
+        return cls(w, pos, neg, const)
+
+    @staticmethod
+    def _sums(units, scale, bias, Vt, out):
+        """Thresholds in the order units switch on, and the running sums of V·c and V·b."""
+        theta, A, B = [], [[0] * out], [[0] * out]
+        for t, j in units:
+            theta.append(t)
+            A.append([a + v * scale[j] for a, v in zip(A[-1], Vt[j])])
+            B.append([a + v * bias[j] for a, v in zip(B[-1], Vt[j])])
+        return theta, A, B
+
+    def apply(self, h: np.ndarray, c2: np.ndarray) -> np.ndarray:
+        """The next layer's pre-activations (before its own activation) at the rows of ``h``."""
+        import bisect
+
+        s = affine(h, self.w, self.zero)[:, 0]
+        tp, Ap, Bp = self.pos
+        tn, An, Bn = self.neg
+        neg_key = [-t for t in tn]  # decreasing thresholds, searched as increasing negatives
+        c2 = c2.tolist()
+        out = np.empty((h.shape[0], len(c2)), dtype=object)
+        for i, si in enumerate(s.tolist()):
+            p = bisect.bisect_left(tp, si)  # units with θ < s are on (c > 0)
+            q = bisect.bisect_left(neg_key, -si)  # units with θ > s are on (c < 0)
+            out[i] = [si * (a1 + a2) + b1 + b2 + k + cc
+                      for a1, a2, b1, b2, k, cc in zip(Ap[p], An[q], Bp[p], Bn[q], self.const, c2)]
+        return _normalise(out)
+
+
+def shared_projection(first, second) -> _SharedProjection | None:
+    """The kernel of two consecutive dense layers when ``first`` is a wide ReLU layer whose
+    weight rows are all multiples of one vector (cached per layer pair), else None."""
+    if not SHARED_PROJECTION or first.activation.name != "relu" or first.weight.dtype != object:
+        return None
+    if first.weight.shape[0] < _SHARED_MIN_UNITS:
+        return None
+    key = (id(first), id(second))
+    hit = _SHARED.get(key)
+    if hit is not None and hit[0] is first and hit[1] is second:
+        return hit[2]
+    if len(_SHARED) > 256:
+        _SHARED.clear()
+    kernel = _SharedProjection.of(first.weight, first.bias, second.weight)
+    _SHARED[key] = (first, second, kernel)
+    return kernel
+
+
+def forward(layers, h: np.ndarray) -> np.ndarray:
+    """The exact outputs of ``layers`` at the exact inputs ``h`` (pure Python), pairing a
+    shared-projection ReLU layer with the dense layer after it."""
+    from .network import Dense
+
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        nxt = layers[i + 1] if i + 1 < len(layers) else None
+        if isinstance(layer, Dense) and isinstance(nxt, Dense):
+            kernel = shared_projection(layer, nxt)
+            if kernel is not None:
+                h = nxt.activation(kernel.apply(h, nxt.bias))
+                i += 2
+                continue
+        h = layer.forward(h)
+        i += 1
+    return h

@@ -3,8 +3,9 @@
 Exact routines work on NumPy object arrays of Python ``int``/``Fraction`` (small matrices only:
 every operation is a Python-object operation); float routines use LAPACK through NumPy/SciPy.
 The one float64 rounding constant and the one numerical-rank tolerance of the library live here.
-This module imports nothing from the rest of :mod:`memorize` but :mod:`memorize._exact`, so any
-module may use it without an import circle.
+This module imports nothing from the rest of :mod:`memorize` but :mod:`memorize._exact` and
+:mod:`memorize._flint` (the optional python-flint backend of the exact routines), so any module
+may use it without an import circle.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import _exact
+from . import _exact, _flint
 
 __all__ = ["U64", "EPS64", "gamma", "rank_tol", "rref", "rank", "null_vector", "is_singular"]
 
@@ -54,7 +55,14 @@ def rref(M: np.ndarray) -> tuple[np.ndarray, list[int]]:
     >>> R, piv = rref(np.array([[2, 4], [1, 2]], dtype=object))
     >>> [[int(v) for v in row] for row in R], piv
     ([[1, 2]], [0])
+
+    Notes
+    -----
+    With python-flint installed this is FLINT's rational rref (the reduced echelon form is
+    unique, so both paths give the same matrix; see :mod:`memorize._flint`).
     """
+    if _flint.enabled() and M.size:
+        return _flint.rref(np.asarray(M, dtype=object))
     A = np.array(M, dtype=object, copy=True)
     rows, cols = A.shape
     pivots: list[int] = []
@@ -80,6 +88,8 @@ def rref(M: np.ndarray) -> tuple[np.ndarray, list[int]]:
 
 def rank(M: np.ndarray) -> int:
     """Exact rank of an exact matrix (0 for a matrix without rows)."""
+    if _flint.enabled():
+        return _flint.rank(np.asarray(M, dtype=object))
     return len(rref(M)[1]) if M.shape[0] else 0
 
 
@@ -119,6 +129,9 @@ def is_singular(M: np.ndarray) -> bool:
     >>> is_singular(np.array([[1.0, 2.0], [2.0, 4.0]])), is_singular(np.eye(2))
     (True, False)
     """
+    if _flint.enabled():
+        A = np.array([[Fraction(float(v)) for v in row] for row in M], dtype=object).reshape(np.shape(M))
+        return _flint.rank(A) < A.shape[0]
     A = [[Fraction(float(v)) for v in row] for row in M]
     n = len(A)
     for k in range(n):

@@ -25,6 +25,9 @@ __all__ = [
     "as_inputs",
     "as_targets",
     "as_class_labels",
+    "label_array",
+    "class_vector",
+    "encode_labels",
     "as_rng",
     "unique_rows",
     "prepare",
@@ -92,9 +95,97 @@ def as_inputs(X, name: str = "X") -> np.ndarray:
     return _readonly(out)
 
 
+#: Integral float and Python-int class labels must lie in this range to be stored as int64.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _kinds(flat: list) -> np.ndarray:
+    """Per element of an object array: "s" string, "b" bytes, "i" integer or bool, "f" real, "x" other."""
+    def kind(v):
+        if isinstance(v, str):
+            return "s"
+        if isinstance(v, bytes):
+            return "b"
+        if isinstance(v, (bool, int, np.bool_, np.integer)):
+            return "i"
+        if isinstance(v, (float, np.floating)):
+            return "f"
+        return "x"
+
+    return np.array([kind(v) for v in flat], dtype="<U1")
+
+
+def _from_objects(arr: np.ndarray, name: str) -> np.ndarray:
+    """An object array of labels (a pandas string or Categorical Series, a list of mixed Python
+    values) as an array of one NumPy kind: strings, bytes, int64 or float64.
+
+    Missing values (``None``, ``pandas.NA``, anything that is not a string or a number) and a mix
+    of strings and numbers are refused naming the rows; integers outside int64 too.
+    """
+    flat = arr.reshape(-1).tolist()
+    kinds = _kinds(flat)
+    rows = lambda mask: format_indices(np.unique(np.nonzero(mask.reshape(arr.shape))[0]))  # noqa: E731
+    other = kinds == "x"
+    if other.any():
+        first = flat[int(np.argmax(other))]
+        raise LabelError(f"{name}: rows {rows(other)} hold missing or non-label values (such as {first!r}); "
+                         "labels must be strings or numbers")
+    textual = (kinds == "s") | (kinds == "b")
+    if textual.any() and not textual.all():
+        minority = textual if textual.sum() <= (~textual).sum() else ~textual
+        raise ArgumentTypeError(f"{name}: labels mix strings and numbers; rows {rows(minority)} differ in type "
+                                "from the others")
+    if (kinds == "s").all():
+        return np.array(flat, dtype=np.str_).reshape(arr.shape)
+    if (kinds == "b").all():
+        return np.array(flat, dtype=np.bytes_).reshape(arr.shape)
+    if (kinds == "f").any():
+        return np.array([float(v) for v in flat], dtype=np.float64).reshape(arr.shape)
+    big = np.array([not (_INT64_MIN <= int(v) <= _INT64_MAX) for v in flat], dtype=bool)
+    if big.any():
+        raise LabelError(f"{name}: rows {rows(big)} hold integers outside the int64 range, which cannot be "
+                         "represented; map the labels to smaller integers or strings")
+    if all(isinstance(v, (bool, np.bool_)) for v in flat):
+        return np.array(flat, dtype=bool).reshape(arr.shape)
+    return np.array([int(v) for v in flat], dtype=np.int64).reshape(arr.shape)
+
+
+def label_array(y, name: str = "y") -> np.ndarray:
+    """``y`` as a NumPy array of one plain kind (bool, int, float, string or bytes).
+
+    The one conversion every entry point applies to labels first (builders through
+    :func:`prepare`, :func:`memorize.verify`, the estimators, the command line): pandas Series
+    and Categoricals, lists and object arrays of strings or numbers become ordinary arrays, so
+    the same labels mean the same thing everywhere. Missing values, mixed strings and numbers,
+    and integers outside int64 raise errors naming the rows.
+
+    Examples
+    --------
+    >>> label_array(np.array(["b", "a"], dtype=object))
+    array(['b', 'a'], dtype='<U1')
+    >>> label_array([1, 2.0]).dtype
+    dtype('float64')
+    """
+    if y is None:
+        raise ArgumentTypeError(f"{name}: expected labels, got None")
+    if isinstance(y, (str, bytes)):
+        raise ArgumentTypeError(f"{name}: expected an array of labels, got a single {type(y).__name__}")
+    try:
+        arr = np.asarray(y)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentTypeError(f"{name}: cannot be read as an array ({exc})") from None
+    if arr.dtype == object:
+        arr = _from_objects(arr, name)
+    if arr.dtype.kind == "c":
+        raise ArgumentTypeError(f"{name}: complex labels are not supported")
+    if arr.dtype.kind not in "biufUS":
+        raise ArgumentTypeError(f"{name}: expected numbers or strings, got dtype {arr.dtype}")
+    return arr
+
+
 def as_targets(y, n: int, name: str = "y") -> np.ndarray:
     """Check and convert real targets to a fresh float64 array of shape (N, k)."""
-    arr = np.asarray(y)
+    arr = label_array(y, name)
     if arr.dtype.kind not in "biuf":
         raise ArgumentTypeError(f"{name}: expected real-valued targets, got dtype {arr.dtype}")
     if arr.ndim == 1:
@@ -105,6 +196,10 @@ def as_targets(y, n: int, name: str = "y") -> np.ndarray:
         raise ShapeError(f"{name}: has {arr.shape[0]} rows but X has {n} points")
     if arr.shape[1] == 0:
         raise ShapeError(f"{name}: needs at least one output column")
+    if arr.dtype.kind in "iu" and arr.size and np.max(np.abs(arr.astype(object))) > 2**53:
+        rows = np.unique(np.nonzero(np.abs(arr.astype(object)) > 2**53)[0])
+        raise LabelError(f"{name}: rows {format_indices(rows)} hold integers above 2**53, which float64 "
+                         "cannot represent exactly")
     out = np.array(arr, dtype=np.float64, copy=True)
     bad = ~np.isfinite(out)
     if bad.any():
@@ -114,14 +209,64 @@ def as_targets(y, n: int, name: str = "y") -> np.ndarray:
     return _readonly(out)
 
 
+def _integral_codes(arr: np.ndarray, name: str) -> np.ndarray:
+    """Integral float labels as int64; non-integral, non-finite or out-of-range ones refused."""
+    bad = ~np.isfinite(arr) | (arr != np.round(arr))
+    if bad.any():
+        raise LabelError(f"{name}: class labels must be integers; rows {format_indices(np.nonzero(bad)[0])} are not")
+    big = (arr < -(2.0**63)) | (arr >= 2.0**63)
+    if big.any():
+        raise LabelError(
+            f"{name}: rows {format_indices(np.nonzero(big)[0])} hold labels beyond the int64 range "
+            f"(|y| ≥ 2**63, e.g. {float(arr[np.argmax(big)]):g}), which cannot be represented as class labels; "
+            "map them to smaller integers or strings"
+        )
+    return arr.astype(np.int64)
+
+
+def class_vector(y, n: int | None = None, name: str = "y") -> np.ndarray:
+    """A vector of class labels, checked: integers, booleans, strings or bytes (integral floats
+    become int64). ``n``: the number of points it must have."""
+    arr = label_array(y, name)
+    if arr.ndim != 1:
+        raise ShapeError(f"{name}: class labels must be a vector (N,) or a one-hot matrix (N, C), got {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ShapeError(f"{name}: has {arr.shape[0]} labels but X has {n} points")
+    if arr.dtype.kind == "f":
+        arr = _integral_codes(arr, name)
+    return arr
+
+
+def encode_labels(arr: np.ndarray, classes, name: str = "y") -> np.ndarray:
+    """The position in ``classes`` (any order) of every label of ``arr``; labels not in it raise
+    :class:`LabelError` naming the rows."""
+    cls = class_vector(classes, name="classes")
+    if cls.size == 0:
+        raise ArgumentError("classes: needs at least one class")
+    if cls.dtype.kind != arr.dtype.kind and cls.dtype.kind in "biu" and arr.dtype.kind in "biu":
+        cls, arr = cls.astype(np.int64), arr.astype(np.int64)
+    if (cls.dtype.kind in "US") != (arr.dtype.kind in "US") or (cls.dtype.kind in "US" and cls.dtype.kind != arr.dtype.kind):
+        raise LabelError(f"{name}: labels of dtype {arr.dtype} cannot be classes of dtype {cls.dtype} "
+                         f"(rows {format_indices(np.arange(len(arr)))})")
+    order = np.argsort(cls, kind="stable")
+    pos = np.clip(np.searchsorted(cls[order], arr), 0, len(cls) - 1)
+    codes = order[pos]
+    bad = cls[codes] != arr
+    if bad.any():
+        raise LabelError(f"{name}: rows {format_indices(np.nonzero(bad)[0])} hold labels not in classes")
+    return codes.astype(np.int64)
+
+
 def as_class_labels(y, n: int, name: str = "y", classes=None) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(classes, codes)`` for class labels.
 
-    ``y`` is a vector of labels (integers, strings or booleans; integral floats are accepted) or
-    a one-hot matrix (N, C). ``codes[i]`` indexes ``classes``. ``classes`` may be given to fix the
-    class list (and hence the output dimension); labels outside it raise ``LabelError``.
+    ``y`` is a vector of labels (integers, strings or booleans; integral floats are accepted;
+    pandas Series and Categoricals, lists and object arrays of such values too, see
+    :func:`label_array`) or a one-hot matrix (N, C). ``codes[i]`` indexes ``classes``.
+    ``classes`` may be given to fix the class list (and hence the output dimension); labels
+    outside it raise ``LabelError``.
     """
-    arr = np.asarray(y)
+    arr = label_array(y, name)
     if arr.ndim == 2:
         if arr.shape[0] != n:
             raise ShapeError(f"{name}: has {arr.shape[0]} rows but X has {n} points")
@@ -131,38 +276,29 @@ def as_class_labels(y, n: int, name: str = "y", classes=None) -> tuple[np.ndarra
         if not ok.all():
             raise LabelError(f"{name}: rows {format_indices(np.nonzero(~ok)[0])} are not one-hot")
         return np.arange(arr.shape[1]), _readonly(np.argmax(arr, axis=1).astype(np.int64))
-    if arr.ndim != 1:
-        raise ShapeError(f"{name}: class labels must be a vector (N,) or a one-hot matrix (N, C), got {arr.shape}")
-    if arr.shape[0] != n:
-        raise ShapeError(f"{name}: has {arr.shape[0]} labels but X has {n} points")
-    if arr.dtype.kind == "f":
-        bad = ~np.isfinite(arr) | (arr != np.round(arr))
-        if bad.any():
-            raise LabelError(f"{name}: class labels must be integers; rows {format_indices(np.nonzero(bad)[0])} are not")
-        arr = arr.astype(np.int64)
-    elif arr.dtype.kind not in "biuUS":
-        raise ArgumentTypeError(f"{name}: class labels must be integers, strings or booleans, got dtype {arr.dtype}")
+    arr = class_vector(arr, n, name)
     if classes is None:
         cls, codes = np.unique(arr, return_inverse=True)
     else:
-        cls = np.asarray(classes)
-        codes = np.searchsorted(cls, arr)
-        codes = np.clip(codes, 0, len(cls) - 1)
-        bad = cls[codes] != arr
-        if bad.any():
-            raise LabelError(f"{name}: rows {format_indices(np.nonzero(bad)[0])} hold labels not in classes")
+        cls = class_vector(classes, name="classes")
+        codes = encode_labels(arr, cls, name)
     return _readonly(np.array(cls)), _readonly(codes.astype(np.int64).ravel())
 
 
-def as_rng(rng) -> np.random.Generator:
-    """``None`` means seed 0 (builds are reproducible by default); an int seeds a new generator."""
+def as_rng(rng, name: str = "rng") -> np.random.Generator:
+    """``None`` means seed 0 (builds are reproducible by default); an int seeds a new generator.
+
+    Seeds must be non-negative integers (NumPy's rule), refused otherwise naming ``rng``.
+    """
     if rng is None:
         return np.random.default_rng(0)
     if isinstance(rng, np.random.Generator):
         return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise ArgumentError(f"{name}: a seed must be a non-negative integer, got {int(rng)}")
         return np.random.default_rng(int(rng))
-    raise ArgumentTypeError(f"rng: expected None, an int seed or a numpy Generator, got {type(rng).__name__}")
+    raise ArgumentTypeError(f"{name}: expected None, an int seed or a numpy Generator, got {type(rng).__name__}")
 
 
 def _void_unique(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ __all__ = [
     "ArgumentTypeError",
     "ExactnessError",
     "UnknownMethodError",
+    "UncheckedFileWarning",
 ]
 
 
@@ -98,3 +99,8 @@ class FileFormatError(MemorizeError, ValueError):
 
 class ExactnessError(MemorizeError, TypeError):
     """An operation that needs floats was given an exact network, or the reverse."""
+
+
+class UncheckedFileWarning(UserWarning):
+    """A network file without checksums (format version 1) was loaded: changes to it cannot be
+    detected. Saving the network again writes the current format, with checksums."""

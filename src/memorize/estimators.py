@@ -17,7 +17,8 @@ import warnings
 import numpy as np
 
 from . import _exact, registry
-from .errors import ArgumentError, LabelError, MemorizeError
+from .data import as_class_labels, label_array
+from .errors import ArgumentError, ArgumentTypeError, LabelError, MemorizeError
 from .network import Network
 from .verify import Report, verify
 
@@ -62,6 +63,13 @@ def _seed(random_state):
     """Turn a scikit-learn style ``random_state`` into what the builders take (None/int/Generator)."""
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(0, 2**31 - 1))
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, (int, np.integer)):
+        raise ArgumentTypeError(f"random_state: expected None, an int seed, a numpy Generator or RandomState, "
+                                f"got {type(random_state).__name__}")
+    if random_state < 0:
+        raise ArgumentError(f"random_state: a seed must be a non-negative integer, got {int(random_state)}")
     return random_state
 
 
@@ -141,12 +149,23 @@ class _MemorizingBase:
             raise ArgumentError(f"method: expected a method name (see memorize.methods()), got {name!r}")
         return registry.get(name)
 
-    def _build(self, m: registry.Method, X, targets, **defaults) -> Network:
-        """Call the builder with ``self.options``; ``defaults`` fill the keywords it takes and options leave unset."""
-        options = dict(self.options or {})
+    def _build(self, m: registry.Method, X, targets, **params) -> Network:
+        """Call the builder as ``memorize.build(m.name, X, targets, rng=..., exact=..., **options)``
+        would: ``self.options`` and the builder's own defaults for the rest. ``params`` are the
+        estimator's own parameters that map to a builder option (``rescale``); they apply only
+        when set (not None), the builder takes them and ``options`` does not set them."""
+        options = self.options if self.options is not None else {}
+        if not isinstance(options, dict):
+            raise ArgumentTypeError(f"options: expected a dict of builder options, got {type(options).__name__}")
+        for own in ("rng", "exact"):
+            if own in options:
+                raise ArgumentError(f"options: {own!r} is set by the estimator's "
+                                    f"{'random_state' if own == 'rng' else 'exact'} parameter, not by options")
+        options = dict(options)
+        registry.check_options(m, options)
         takes = inspect.signature(m.builder).parameters
-        for key, value in defaults.items():
-            if key in takes:
+        for key, value in params.items():
+            if value is not None and key in takes:
                 options.setdefault(key, value)
         return m.builder(X, targets, rng=_seed(self.random_state), exact=bool(self.exact), **options)
 
@@ -191,8 +210,8 @@ class MemorizingClassifier(_MemorizingBase):
         is registered, else ``"zhang2017"``.
     options : dict, optional
         Extra keyword arguments for the builder (its knobs), with the builder's own defaults
-        for the rest. Some constructions need one: ``yun2019_deep`` takes its hidden widths,
-        e.g. ``options={"widths": [24, 24, 24, 24, 24]}``.
+        for the rest, e.g. ``options={"depth": 8}`` or ``options={"widths": [24, 24, 24, 24, 24]}``
+        for ``yun2019_deep``.
     random_state : None, int, numpy Generator or RandomState
         Seed of the builder's random choices (``None`` means the builders' default seed 0, so
         fitting is deterministic).
@@ -267,11 +286,10 @@ class MemorizingClassifier(_MemorizingBase):
         elif yc.dtype == object:
             if any(isinstance(v, float) and not np.isfinite(v) for v in yc):
                 raise ValueError("y: Input y contains NaN")
-        classes, codes = np.unique(yc, return_inverse=True)
-        if len(classes) < 2:
-            raise LabelError(f"y: needs samples of at least 2 classes in the data, but the data contain only one class: {classes[0]!r}")
+            yc = label_array(yc)
+        classes, codes = as_class_labels(yc, Xc.shape[0])  # the builders' own label conversion
         k = len(classes)
-        if m.task == "binary" and k != 2:
+        if m.task == "binary" and k > 2:
             raise ArgumentError(f"method: {m.name!r} memorizes two classes only, y has {k} classes")
         if m.task in ("classification", "binary"):
             net = self._build(m, Xc, codes)
@@ -354,19 +372,19 @@ class MemorizingRegressor(_MemorizingBase):
         A registered regression construction (see :func:`memorize.methods`).
     options : dict, optional
         Extra keyword arguments for the builder (its knobs), with the builder's own defaults
-        for the rest; ``yun2019_deep`` needs its hidden widths, e.g.
-        ``options={"widths": [24, 24, 24, 24, 24]}``.
+        for the rest, e.g. ``options={"depth": 8}`` for ``yun2019_deep``.
     random_state : None, int, numpy Generator or RandomState
         Seed of the builder's random choices (``None``: the builders' default seed 0).
     exact : bool, default False
         Build in exact rational arithmetic.
-    rescale : bool, default True
+    rescale : bool, optional
         For constructions whose theorem assumes targets in [−1, 1] (those with a ``rescale``
-        option, such as ``yun2019_two_hidden`` and ``yun2019_deep``): fit any real targets by
-        scaling the network's output layer by max|y| (the float64 error scales with it).
-        ``False`` keeps the theorem's assumption, and ``fit`` then refuses larger targets with
-        a ``LabelError``. Ignored by constructions without that assumption; an explicit
-        ``options["rescale"]`` wins.
+        option, such as ``yun2019_two_hidden`` and ``yun2019_deep``): ``True`` fits any real
+        targets by scaling the network's output layer by max|y| (the float64 error scales with
+        it); ``False`` keeps the theorem's assumption and ``fit`` refuses larger targets with a
+        ``LabelError``. ``None`` (default): the builder's own default, which is ``False`` — the
+        same network :func:`memorize.build` gives. Ignored by constructions without that
+        option; an explicit ``options["rescale"]`` wins.
 
     Attributes
     ----------
@@ -396,7 +414,7 @@ class MemorizingRegressor(_MemorizingBase):
     _estimator_type = "regressor"
 
     def __init__(self, method: str = "zhang2017", *, options: dict | None = None, random_state=None,
-                 exact: bool = False, rescale: bool = True):
+                 exact: bool = False, rescale: bool | None = None):
         self.method = method
         self.options = options
         self.random_state = random_state
@@ -414,9 +432,13 @@ class MemorizingRegressor(_MemorizingBase):
                 "construction such as 'zhang2017' (use MemorizingClassifier for labels)"
             )
         Xc = _check_X(X)
-        yc = np.asarray(y)
-        if yc.dtype == object or yc.dtype.kind not in "biuf":
-            yc = np.asarray(yc, dtype=np.float64)
+        yc = label_array(y)
+        if yc.dtype.kind not in "biuf":
+            try:
+                yc = np.asarray(yc, dtype=np.float64)  # numeric strings, as scikit-learn converts them
+            except ValueError:
+                raise LabelError(f"y: a regressor needs real-valued targets, got labels of dtype {yc.dtype}; "
+                                 "use MemorizingClassifier for class labels") from None
         yc = yc.astype(np.float64)
         if yc.ndim not in (1, 2):
             raise ValueError(f"y: expected shape (n,) or (n, k), got {yc.shape}")
@@ -424,7 +446,7 @@ class MemorizingRegressor(_MemorizingBase):
             raise ValueError(f"y: has {yc.shape[0]} targets but X has {Xc.shape[0]} rows")
         if not np.all(np.isfinite(yc)):
             raise ValueError("y: Input y contains NaN or infinity")
-        net = self._build(m, Xc, yc, rescale=bool(self.rescale))
+        net = self._build(m, Xc, yc, rescale=None if self.rescale is None else bool(self.rescale))
         self.network_ = net
         self.n_features_in_ = Xc.shape[1]
         self.n_outputs_ = 1 if yc.ndim == 1 else yc.shape[1]

@@ -150,7 +150,8 @@ class Plan(list):
                 lines += [f"certified in {self.dtype}: by design (float_safe*), or N against the builder's measured limit "
                           "(Gaussian data in R^32; the builder certifies its own network and refuses when it fails)."]
         if self.lower_bounds:
-            lines += ["", "lower bounds (no network in the scope can be smaller):"]
+            lines += ["", "lower bounds, for the worst data of this size (some data sets of N points need this many; "
+                          "yours may need fewer, e.g. when they are in general position or well separated):"]
             for b in self.lower_bounds:
                 lines.append(f"  {b}")
         if self.skipped:
@@ -301,6 +302,9 @@ def plan(
             continue
         except MemorizeError as exc:
             skipped.append((name, str(exc)))
+            continue
+        except MemoryError:
+            skipped.append((name, f"its size cannot be computed for N = {n:,} within this machine's memory"))
             continue
         min_bits = None if task == "regression" else min_weight_bits(n, arch.num_params, max(2, dy))
         act = str(arch.activation)

@@ -249,13 +249,16 @@ def _act32(act, t: np.ndarray, fmt: Format) -> np.ndarray:
     if act.name == "step":
         return (t >= 0).astype(np.float32)
     sp, sm = np.float32(float(act.slopes[0])), np.float32(float(act.slopes[1]))
-    return fmt.round32(np.where(t >= 0, t * sp, t * sm).astype(np.float32))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return fmt.round32(np.where(t >= 0, t * sp, t * sm).astype(np.float32))
 
 
 def _linear32(h: np.ndarray, W: np.ndarray, b: np.ndarray, fmt: Format) -> np.ndarray:
-    # float32 multiply-add (BLAS sgemm), then one rounding of the result to the format
-    t = h @ W.T
-    t += b
+    # float32 multiply-add (BLAS sgemm), then one rounding of the result to the format; an
+    # overflow gives ±inf (or nan), as the format's own arithmetic does, without a warning
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = h @ W.T
+        t += b
     return fmt.round32(t)
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
-from .errors import UnknownMethodError
+from .errors import ArgumentError, ArgumentTypeError, UnknownMethodError
 
-__all__ = ["Architecture", "PaperSize", "Method", "register", "build", "methods", "get", "all_methods", "resolve"]
+__all__ = ["Architecture", "PaperSize", "Method", "register", "build", "methods", "get", "all_methods", "resolve",
+           "check_options"]
 
 Task = Literal["regression", "classification", "binary"]
 
@@ -221,4 +222,31 @@ def build(method: str, X, y, **options):
     >>> memorize.verify(net, X, y).max_error
     0
     """
-    return get(method).builder(X, y, **options)
+    m = get(method)
+    check_options(m, options)
+    return m.builder(X, y, **options)
+
+
+def check_options(m: Method, options: dict) -> None:
+    """Refuse option names the builder does not take, naming them and listing the ones it does.
+
+    Every entry point (:func:`build`, the estimators, the command line) calls this, so an
+    unknown or misspelt option is a :class:`~memorize.errors.ArgumentError` everywhere instead
+    of a Python ``TypeError``.
+    """
+    import inspect
+
+    params = inspect.signature(m.builder).parameters
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return
+    takes = [name for name, p in params.items() if p.kind == p.KEYWORD_ONLY]
+    unknown = [k for k in options if k not in takes]
+    if unknown:
+        raise ArgumentError(
+            f"{unknown[0]}: {m.name} takes no option {unknown[0]!r}; its options are {', '.join(takes)}"
+        )
+    for k, v in options.items():
+        default = params[k].default
+        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+        if numeric and isinstance(v, (str, bytes)):
+            raise ArgumentTypeError(f"{k}: {m.name} expects a number (default {default!r}), got the string {v!r}")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from numbers import Number
 from typing import Callable
 
 import numpy as np
 
 from . import _exact
 from ._arith import arithmetic
-from .data import as_inputs, format_indices
+from .data import as_inputs, class_vector, encode_labels, format_indices, label_array
 from .errors import ArgumentError, ConstructionError, LabelError, ShapeError
 from .network import Network
 
@@ -99,46 +100,89 @@ def default_tol(y_abs_max, exact: bool = False, dtype=None):
     return max(DEFAULT_RTOL, 8 * as_format(dtype).u) * max(1.0, float(y_abs_max))
 
 
+def _class_list(net: Network, arr: np.ndarray, classes, k: int):
+    """The class of each output: ``classes``, else ``net.meta["classes"]``, else 0..k−1 for
+    integer labels (or the sorted distinct labels)."""
+    if classes is not None:
+        return class_vector(classes, name="classes")
+    if net.meta.get("classes") is not None:
+        return class_vector(list(net.meta["classes"]), name="classes")
+    if arr.dtype.kind in "biu":
+        return np.arange(k)
+    return np.unique(arr)
+
+
+def _is_classifier(net: Network, classes) -> bool:
+    """Whether a network's outputs are one-hot class scores: several outputs, or one output for a
+    builder that recorded a single class (every point of one class: its one output is 1)."""
+    k = net.output_dim
+    if k > 1:
+        return True
+    listed = classes if classes is not None else net.meta.get("classes")
+    return listed is not None and len(listed) == 1 and net.meta.get("output") is None
+
+
+def _exact_targets(arr: np.ndarray, n: int, k: int, y) -> np.ndarray:
+    """An object array of exact real targets, shaped (n, k) and kept as it is."""
+    arr = arr[:, None] if arr.ndim == 1 else arr
+    if arr.ndim != 2 or arr.shape[1] != k:
+        raise ShapeError(f"y: expected shape ({n},) or ({n}, {k}) for a network with {k} outputs, got {np.shape(y)}")
+    return arr
+
+
 def targets(net: Network, y, n: int, classes=None) -> tuple[np.ndarray, np.ndarray | None]:
     """Targets (n, out) and class codes (or None) for the labels ``y`` of ``n`` points.
 
-    Class labels (a vector, for a network with several outputs) map to outputs through
-    ``classes``, ``net.meta["classes"]`` or 0..k−1; one-hot rows give codes too; anything else is
-    a real target matrix.
+    The labels go through the same conversion as a builder's (:func:`memorize.data.label_array`:
+    pandas Series, lists and object arrays of strings or numbers are accepted). Then:
+
+    * a vector of class labels for a classifier (several outputs, or one output and a single
+      class in ``classes`` / ``net.meta["classes"]``) maps to one-hot rows through ``classes``,
+      ``net.meta["classes"]`` or 0..k−1;
+    * for a one-output network with ``net.meta["output"] == "class index"`` (bit extraction on
+      string labels) each string label maps to its index in ``meta["classes"]`` (numbers are
+      taken as the indices themselves);
+    * one-hot rows give codes too; anything else is a real target matrix.
+
+    Examples
+    --------
+    >>> import numpy as np, memorize
+    >>> X = np.array([[0.0], [1.0]])
+    >>> net = memorize.build("yun2019_one_hidden", X, np.array([3, 3]))  # one class: one output, 1.0
+    >>> Y, codes = targets(net, np.array([3, 3]), 2)
+    >>> Y.ravel().tolist(), codes.tolist()
+    ([1.0, 1.0], [0, 0])
     """
-    arr = np.asarray(y)
     k = net.output_dim
-    if arr.ndim == 1 and k > 1:
-        # Class labels: map them to output indices through the builder's class list.
-        cls = classes if classes is not None else net.meta.get("classes")
-        if cls is None:
-            if arr.dtype.kind in "iu" or (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
-                cls = np.arange(k)
-            else:
-                cls = np.unique(arr)
-        cls = np.asarray(cls)
+    raw = np.asarray(y) if isinstance(y, np.ndarray) else None
+    if raw is not None and raw.dtype == object and raw.size and not _is_classifier(net, classes) \
+            and all(isinstance(v, Number) and not isinstance(v, (bool, complex)) for v in raw.flat):
+        return _exact_targets(raw, n, k, y), None  # exact values (int, Fraction) stay exact
+    arr = label_array(y, "y")
+    if arr.ndim == 1 and _is_classifier(net, classes):
+        arr = class_vector(arr, n, "y")
+        cls = _class_list(net, arr, classes, k)
         if len(cls) != k:
             raise LabelError(f"y: {len(cls)} classes but the network has {k} outputs")
-        if cls.dtype.kind != arr.dtype.kind and cls.dtype.kind in "iuf" and arr.dtype.kind in "iuf":
-            cls = cls.astype(np.float64)
-            arr = arr.astype(np.float64)
-        order = np.argsort(cls, kind="stable")
-        pos = np.clip(np.searchsorted(cls[order], arr), 0, k - 1)
-        codes = order[pos]
-        bad = cls[codes] != arr
-        if bad.any():
-            raise LabelError(f"y: rows {format_indices(np.nonzero(bad)[0])} hold labels the network has no output for")
+        codes = encode_labels(arr, cls, "y")
         Y = np.zeros((n, k))
         Y[np.arange(n), codes] = 1.0
         return Y, codes
+    if arr.ndim == 1 and k == 1 and net.meta.get("output") == "class index" and arr.dtype.kind in "US":
+        cls = _class_list(net, class_vector(arr, n, "y"), classes, k)
+        codes = encode_labels(class_vector(arr, n, "y"), cls, "y")
+        return codes.astype(np.float64)[:, None], None
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[1] != k:
         raise ShapeError(f"y: expected shape ({n},) or ({n}, {k}) for a network with {k} outputs, got {np.shape(y)}")
-    if arr.dtype != object:
-        arr = np.asarray(arr, dtype=np.float64)
+    if arr.dtype.kind not in "biuf":
+        raise LabelError(f"y: the network has {k} real-valued output(s), but the labels are of dtype {arr.dtype} "
+                         f"(rows {format_indices(np.arange(min(n, arr.shape[0])))}); pass numbers, or a network "
+                         "built for class labels")
+    arr = np.asarray(arr, dtype=np.float64)
     codes = None
-    if k > 1 and arr.dtype != object:
+    if k > 1:
         onehot = np.all((arr == 0) | (arr == 1), axis=1) & (np.sum(arr == 1, axis=1) == 1)
         if onehot.all():
             codes = np.argmax(arr, axis=1)
@@ -228,6 +272,8 @@ def verify(
     if ar.exact:
         Y = ar.array(Y)  # losslessly; float64 targets are used as they are (no copy of a large Y)
     ymax = ar.max(np.abs(Y)) if Y.size else 0
+    if tol is not None and (isinstance(tol, (bool, str, bytes)) or not isinstance(tol, Number) or not tol >= 0):
+        raise ArgumentError(f"tol: expected a non-negative number (not NaN), got {tol!r}")
     tol = default_tol(ymax, ar.exact, fmt) if tol is None else ar.scalar(tol)
     max_err, failed, n_failed, correct = 0, [], 0, 0
     chunks = (net.forward_chunks(Xa, chunk_bytes=chunk_bytes) if fmt is None

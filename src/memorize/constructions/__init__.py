@@ -5,4 +5,4 @@ Importing this package imports every paper module below; each registers its buil
 open the module of the same name.
 """
 
-from . import baum1988, bubeck2020, float_safe, hardt_ma2017, vardi2022, yang2026, yun2019, zhang2017  # noqa: F401
+from . import baum1988, bubeck2020, float_safe, hardt_ma2017, park2021, vardi2022, yang2026, yun2019, zhang2017  # noqa: F401

@@ -9,6 +9,11 @@ The network is F = φ3 ∘ φ2 ∘ φ1, every weight a Python ``int`` (exact ari
   S records (key ‖ label) of block k, and a staircase of z gives the ``V_k`` of the point's block.
 * φ3 (extraction, steps 6–7): reads ``V_k`` q bits per layer, tests each record's key against z
   and adds the label of the one record whose key matches; the output layer adds the offset.
+* Parallel copies (``vardi2022``'s depth-bounded variant): the blocks are split into P runs
+  of consecutive blocks and steps 4–6 are built once per run (:func:`copy_network`); the
+  copies sit side by side after φ1 (:func:`stack_copies`) and the output sums them. A copy
+  adds its label at its own points and 0 elsewhere, because keys are distinct. P = 1 is the
+  network above.
 
 Hidden units are written as linear forms over the previous layer's units (:class:`LayerForms`):
 each step names the quantities it hands on (``"z"``, ``"V"``, ``"x"``, ``"acc"``, ``"mis"``,
@@ -35,7 +40,8 @@ from . import _bitsplan as plan
 __all__ = [
     "LayerForms", "Projection", "integer_coordinates", "check_separation", "project_to_integers", "projection_layer",
     "assign_keys", "pack_blocks", "read_record", "block_thresholds", "lookup_layers", "extraction_layers",
-    "output_layer", "decode_labels", "stored_labels", "build",
+    "Copy", "split_into_copies", "copy_network", "stack_copies", "output_layer", "decode_labels", "check_outputs",
+    "stored_labels", "build",
 ]
 
 FULL_CHECK_N = 400  # below this, the builder also runs the exact forward pass as its self-check
@@ -183,6 +189,10 @@ def check_separation(X: np.ndarray, Dx: np.ndarray, D0: int, delta, index: np.nd
     rows). Returns the exact smallest squared distance in units of 1/D0² and its pair (None,
     None for one point).
     """
+    big = float(np.max(np.abs(X))) if X.size else 0.0
+    if not np.isfinite(big * big * X.shape[1]):  # the k-d tree's squared distances would overflow
+        raise AssumptionError(f"X: coordinates up to {big:.3g} overflow float64 when distances are measured; "
+                              "rescale X (e.g. X / np.max(np.abs(X)))")
     if delta is not None:
         bad = _pairs_closer_than(X, Dx, D0, _as_delta(delta))
         if bad:
@@ -222,8 +232,9 @@ def _integer_direction(Xf: np.ndarray, Dx: np.ndarray, gen: np.random.Generator,
 def _grid_centre(X: np.ndarray, D0: int) -> np.ndarray:
     """D0·c as an integer vector, c the centre of the bounding box snapped to the 1/D0 grid."""
     centre = (np.min(X, axis=0) + np.max(X, axis=0)) / 2
-    return np.array([int(round(float(v) * D0)) if abs(v) * D0 < 2**62 else int(Fraction(float(v)) * D0)
-                     for v in centre], dtype=object)
+    # (D0 beyond 2**1000: tiny coordinates; the float product would overflow, so exactly)
+    return np.array([int(round(float(v) * D0)) if D0.bit_length() < 1000 and abs(v) * D0 < 2**62
+                     else int(Fraction(float(v)) * D0) for v in centre], dtype=object)
 
 
 @dataclass(frozen=True)
@@ -542,7 +553,7 @@ def extraction_layers(forms: dict, width: int, z0: int, Q: int, S: int, n: int, 
 
 
 def output_layer(yform: tuple, width: int, offset: int) -> Dense:
-    """Step 7: the output y + offset (identity activation).
+    """Step 7 (cont.): the output y + offset (identity activation).
 
     Claim: for integer labels the output is the label itself (labels are stored minus their
     smallest value ``offset``), otherwise the class index.
@@ -561,16 +572,131 @@ def decode_labels(z: np.ndarray, keys: np.ndarray, V: list, taus: list, S: int, 
     Claim: for every sorted point i, the thresholds put z_i in block k = ⌊i/S⌋
     (τ_k ≤ z_i < τ_{k+1}) and record i − kS of V_k carries the key κ_i; then the network's
     output is the label stored there. Returns those labels, −1 where a claim fails (stored
-    labels are ≥ 0). O(N) big-integer shifts; the full forward pass is :func:`memorize.verify`'s job.
+    labels are ≥ 0). O(N) big-integer shifts over object arrays; the full forward pass is
+    :func:`memorize.verify`'s job.
     """
-    N, B = len(z), len(V)
-    values = np.empty(N, dtype=object)
-    for i in range(N):
-        k, s = divmod(i, S)
-        key, label = read_record(V[k], s, S, n, ell)
-        ok = key == keys[i] and (k == 0 or z[i] >= taus[k - 1]) and (k == B - 1 or z[i] < taus[k])
-        values[i] = label if ok else -1
-    return values
+    N, rho = len(z), n + ell
+    k, s = np.divmod(np.arange(N), S)
+    records = (np.array(V, dtype=object)[k] >> (rho * (S - 1 - s)).astype(object)) & ((1 << rho) - 1)
+    z = np.asarray(z, dtype=object)
+    low = np.array([z[0]] + list(taus), dtype=object)[k]  # block 0 has no lower threshold
+    high = np.array(list(taus) + [z[-1] + 1], dtype=object)[k]  # nor the last an upper one
+    ok = (records >> ell == np.asarray(keys, dtype=object)) & (z >= low) & (z < high)
+    return np.where(ok.astype(bool), records & ((1 << ell) - 1), -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parallel copies (vardi2022's depth-bounded variant): steps 4–6 per run of blocks, side by side
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One parallel copy: steps 4–6 for the sorted points ``lo … hi − 1``.
+
+    Attributes
+    ----------
+    lo, hi : int
+        Its points, as positions in the sorted order.
+    V, taus : list of int
+        Its block integers and block thresholds (step 4).
+    layers : list of Dense
+        z carries, lookup and extraction; the first layer reads the single input z.
+    y : tuple
+        Its label accumulator, a form over the units of its last layer.
+    """
+
+    lo: int
+    hi: int
+    V: list
+    taus: list
+    layers: list
+    y: tuple
+
+
+def split_into_copies(N: int, S: int, copies: int) -> list[tuple[int, int]]:
+    """Step 4 (cont.): the copies' point ranges, runs of consecutive blocks.
+
+    Claim: the ranges [lo, hi) partition the sorted points 0 … N − 1 in order; each holds
+    ⌊B/P⌋ or ⌈B/P⌉ whole blocks of S points (B = ⌈N/S⌉), except that the last range ends with
+    the last, possibly partial, block. So the keys of a copy are consecutive keys of step 3,
+    and only the last copy's block integers need padding records.
+
+    Examples
+    --------
+    >>> split_into_copies(10, 2, 2)
+    [(0, 6), (6, 10)]
+    """
+    ranges, lo = [], 0
+    for blocks in plan.copy_block_counts(-(-N // S), copies):
+        hi = min(N, lo + blocks * S)
+        ranges.append((lo, hi))
+        lo = hi
+    return ranges
+
+
+def z_carry_layer() -> Dense:
+    """A layer that hands z on unchanged (z > 0): pads a copy with a short lookup."""
+    L = LayerForms({"z": unit_form(0)}, 1)
+    L.unit([("z", 1)])
+    return L.dense()
+
+
+def copy_network(z: np.ndarray, keys: np.ndarray, labels: np.ndarray, lo: int, hi: int, Q: int, sh: dict,
+                 ell: int, lookup_depth: int) -> Copy:
+    """Steps 4–6 for one copy: the sub-network z ↦ Σ (labels of its matching records).
+
+    Claim: at the data point of sorted position i the copy's ``y`` is the label of i when
+    lo ≤ i < hi, and 0 otherwise. Inside the range this is steps 4–6 on the copy's own points.
+    Outside it, the lookup still hands on one of the copy's block integers (a staircase is
+    defined for every integer z), but none of its records carries the point's key (keys are
+    distinct, step 3; padding keys exceed κ_max), so every interval test fails and no label is
+    added. The global z0 and Q keep the keys of all copies on one scale. The copy is padded
+    with z carries in front to the common ``lookup_depth``, so all copies have one depth.
+    """
+    S, n = sh["S"], sh["n"]
+    V = pack_blocks(keys[lo:hi], labels[lo:hi], S, n, ell)
+    taus = block_thresholds(z[lo:hi], S)
+    pad = lookup_depth - plan.plan_lookup(len(taus), sh["W2"], sh["lookup"]).depth
+    layers = [z_carry_layer() for _ in range(pad)]
+    lookup_part, forms = lookup_layers({"z": unit_form(0)}, 1, taus, V, sh["W2"], sh["lookup"])
+    layers += lookup_part
+    width = layers[-1].out_dim if layers else 1
+    extraction_part, forms = extraction_layers(forms, width, int(z[0]), Q, S, n, ell, sh["q"])
+    return Copy(lo, hi, V, taus, layers + extraction_part, forms["y"])
+
+
+def _side_by_side(blocks: list, shared_input: bool) -> Dense:
+    """One layer of the copies: block diagonal, or (``shared_input``) every block reading the
+    single input z."""
+    W = EXACT.zeros((sum(b.out_dim for b in blocks), 1 if shared_input else sum(b.in_dim for b in blocks)))
+    bias = EXACT.zeros(W.shape[0])
+    r = c = 0
+    for b in blocks:
+        cols = slice(0, 1) if shared_input else slice(c, c + b.in_dim)
+        W[r:r + b.out_dim, cols] = b.weight
+        bias[r:r + b.out_dim] = b.bias
+        r, c = r + b.out_dim, c + b.in_dim
+    return Dense(W, bias, relu)
+
+
+def stack_copies(copies: list) -> tuple[list, tuple]:
+    """Step 7: the copies side by side, their label forms summed.
+
+    Claim: layer j of the result is the block-diagonal union of the copies' layers j (the
+    first layer: every copy reads the projection's unit z), so each copy computes exactly what
+    it computes alone; the returned form is Σ_c y_c over the last layer, i.e. (step 6 per copy)
+    the point's own label from its copy and 0 from every other. One copy is returned as is.
+    """
+    if len(copies) == 1:
+        return list(copies[0].layers), copies[0].y
+    layers = [_side_by_side([c.layers[j] for c in copies], j == 0) for j in range(len(copies[0].layers))]
+    terms, const, offset = [], 0, 0
+    for c in copies:
+        terms += [(offset + col, v) for col, v in c.y[0].items()]
+        const += c.y[1]
+        offset += c.layers[-1].out_dim
+    return layers, lin_form(terms, const)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -596,9 +722,31 @@ def stored_labels(data: Dataset) -> tuple[np.ndarray, int, str, int]:
     return values, offset, output, plan.label_bits(int(max(values)) + 1 if len(values) else 1)
 
 
+def check_outputs(layers: list, Xs: np.ndarray, pr: Projection, keys: np.ndarray, labels: np.ndarray, parts: list,
+                  sh: dict, ell: int, offset: int, method: str, index: np.ndarray) -> None:
+    """Step 8: every point's output is its label.
+
+    On small data (N ≤ ``FULL_CHECK_N``) the exact forward pass at the sorted points ``Xs``;
+    else the claims of steps 3–5 decoded from each copy's records (:func:`decode_labels`; the
+    other copies add 0 because keys are distinct). Raises through
+    :func:`memorize.verify.check_self` naming the points that fail.
+    """
+    if len(keys) <= FULL_CHECK_N:
+        values = Network(layers)(Xs)[:, 0]
+    else:
+        values = np.concatenate([decode_labels(pr.z[c.lo:c.hi], keys[c.lo:c.hi], c.V, c.taus, sh["S"], sh["n"], ell)
+                                 for c in parts]) + offset
+    targets = np.array([int(v) + offset for v in labels], dtype=object)
+    check_self(values[:, None], targets[:, None], 0, method=method, index=index)
+
+
 def build(X, y, *, width, depth, block_size, bits_per_layer, layers_per_key, lookup, lookup_width, delta,
-          n_directions, rng, method) -> Network:
-    """The construction, steps 1–8 in order (the body of both builders)."""
+          n_directions, rng, method, copies=None) -> Network:
+    """The construction, steps 1–8 in order (the body of both builders).
+
+    ``copies`` is None for one network (``yang2026``), else a number of parallel copies or
+    ``"auto"`` (the fewest within ``depth``); then ``meta["copies"]`` reports it.
+    """
     data = prepare(X, y, task="classification")
     gen = as_rng(rng)
     if isinstance(n_directions, bool) or not isinstance(n_directions, (int, np.integer)) or n_directions < 1:
@@ -609,38 +757,32 @@ def build(X, y, *, width, depth, block_size, bits_per_layer, layers_per_key, loo
     pr = project_to_integers(data.X, Dx, D0, gen, int(n_directions))
     keys = assign_keys(pr.z, pr.Q)
     labels = labvals[pr.order]
-    sh = plan.choose_shape(len(keys), int(keys[-1]), ell, width=width, depth=depth, block_size=block_size,
+    N = len(keys)
+    sh = plan.choose_shape(N, int(keys[-1]), ell, width=width, depth=depth, block_size=block_size,
                            bits_per_layer=bits_per_layer, layers_per_key=layers_per_key, lookup=lookup,
-                           lookup_width=lookup_width, method=method)
-    S, n, q = sh["S"], sh["n"], sh["q"]
-    V = pack_blocks(keys, labels, S, n, ell)
-    taus = block_thresholds(pr.z, S)
-    layers = [projection_layer(pr)]
-    lookup_part, forms = lookup_layers({"z": unit_form(0)}, 1, taus, V, sh["W2"], sh["lookup"])
-    layers += lookup_part
-    extraction_part, forms = extraction_layers(forms, layers[-1].out_dim, int(pr.z[0]), pr.Q, S, n, ell, q)
-    layers += extraction_part
-    layers.append(output_layer(forms["y"], layers[-1].out_dim, offset))
-    # Step 8: every point's output is its label: the exact forward pass on small data, else the
-    # claims of steps 3–5 decoded from the records
-    if len(keys) <= FULL_CHECK_N:
-        values = Network(layers)(EXACT.array(data.X[pr.order]))[:, 0]
-    else:
-        values = decode_labels(pr.z, keys, V, taus, S, n, ell) + offset
-    targets = np.array([int(v) + offset for v in labels], dtype=object)
-    check_self(values[:, None], targets[:, None], 0, method=method, index=data.index[pr.order])
+                           lookup_width=lookup_width, copies=copies, method=method)
+    lookup_depth = plan.copies_lookup_depth(N, sh["S"], sh["W2"], sh["lookup"], sh["copies"])
+    parts = [copy_network(pr.z, keys, labels, lo, hi, pr.Q, sh, ell, lookup_depth)
+             for lo, hi in split_into_copies(N, sh["S"], sh["copies"])]
+    hidden, yform = stack_copies(parts)
+    layers = [projection_layer(pr)] + hidden
+    layers.append(output_layer(yform, layers[-1].out_dim, offset))
+    check_outputs(layers, EXACT.array(data.X[pr.order]) if N <= FULL_CHECK_N else None, pr, keys, labels, parts,
+                  sh, ell, offset, method, data.index[pr.order])
     net = Network(layers)
     meta = {
         "method": method,
         "output": output,
         "classes": [c.item() if hasattr(c, "item") else c for c in np.asarray(data.classes).tolist()],
         "label_offset": offset,
-        **_shape_meta(net, sh, ell, len(keys), len(V)),
+        **_shape_meta(net, sh, ell, N, sum(len(c.V) for c in parts)),
         **_projection_meta(pr, keys, d2, pair, D0, delta, data.index),
         "n_directions": int(n_directions),
         "n_duplicates_merged": data.n_duplicates,
         "exact": True,
     }
+    if copies is not None:
+        meta["copies"] = sh["copies"]
     return Network(layers, meta)
 
 

@@ -4,7 +4,9 @@ Everything here is integer bookkeeping: which hidden units each layer holds, giv
 
 * ``N`` points, ``n`` key bits, ``ell`` label bits,
 * the block size ``S`` (points per big integer) and ``q`` (bits read per extraction layer),
-* the lookup kind (``"flat"`` or ``"grouped"``) and its width budget ``W2``.
+* the lookup kind (``"flat"`` or ``"grouped"``) and its width budget ``W2``,
+* the number P of parallel copies (``vardi2022``'s depth-bounded variant): the B blocks are
+  split into P runs of consecutive blocks, one sub-network per run, side by side.
 
 :func:`choose_shape` turns a builder's knobs into these numbers and :func:`architecture` gives
 the network's sizes without building it. The construction in :mod:`._bits` (used by
@@ -82,6 +84,27 @@ def lookup_depth(J, W2: int, kind: str):
     M = (k + 1) * k
     full, r = np.divmod(J, M)
     return 2 * full + np.where(r == 0, 0, np.where(r <= k, 1, 2))
+
+
+def lookup_capacity(R, W2: int, kind: str):
+    """The most thresholds a lookup of at most ``R`` layers holds (vectorised; −1 where R < 0).
+
+    The inverse of :func:`lookup_depth`: ``lookup_depth(J) <= R`` exactly when
+    ``J <= lookup_capacity(R)``. Flat: k per layer; grouped: (k+1)·k per two layers, and k more
+    in a last odd layer (a flat tail).
+
+    Examples
+    --------
+    >>> [int(lookup_capacity(R, 7, "flat")) for R in (-1, 0, 1, 3)]
+    [-1, 0, 2, 6]
+    >>> J = np.arange(60)
+    >>> all(np.array_equal(lookup_depth(J, 9, "grouped") <= R, J <= lookup_capacity(R, 9, "grouped")) for R in range(6))
+    True
+    """
+    R = np.asarray(R, dtype=np.int64)
+    k = lookup_k(W2)
+    cap = R * k if kind == "flat" else (R // 2) * (k + 1) * k + (R % 2) * k
+    return np.where(R < 0, -1, cap)
 
 
 def lookup_steps(plan: LookupPlan) -> list[tuple]:
@@ -184,27 +207,102 @@ def key_bits(kmax: int, N: int, S):
     return out if np.ndim(S) else int(out[0])
 
 
-def total_depth(N: int, S, kmax: int, ell: int, q: int, W2: int, kind: str):
-    """Hidden layers: projection + lookup + extraction + drain (vectorised in S)."""
+def total_depth(N: int, S, kmax: int, ell: int, q: int, W2: int, kind: str, copies: int = 1):
+    """Hidden layers: projection + lookup + extraction + drain (vectorised in S).
+
+    With P ``copies`` the lookup is that of the largest copy, ⌈B/P⌉ blocks (the others are
+    padded to its depth, see :func:`copy_widths`).
+    """
     S = np.asarray(S, dtype=np.int64)
     B = -(-N // S)
     n = key_bits(kmax, N, S)
-    return 1 + lookup_depth(B - 1, W2, kind) + extraction_depth(S, n, ell, q)
+    return 1 + lookup_depth(-(-B // copies) - 1, W2, kind) + extraction_depth(S, n, ell, q)
 
 
-def best_block_size(N: int, kmax: int, ell: int, q: int, W2: int, kind: str, max_depth: int | None = None):
-    """The block size S with the smallest depth (ties: the smallest S, i.e. the fewest bits)."""
-    smax = int(min(N, max(64, 8 * math.isqrt(N) + 8)))
-    S = np.arange(1, smax + 1, dtype=np.int64)
-    L = total_depth(N, S, kmax, ell, q, W2, kind)
+def _block_sizes(N: int, block_size: int | None = None) -> np.ndarray:
+    """The block sizes S worth trying: the given one, else 1 … max(64, 8√N + 8) (at most N)."""
+    if block_size is not None:
+        return np.array([int(block_size)], dtype=np.int64)
+    return np.arange(1, int(min(N, max(64, 8 * math.isqrt(N) + 8))) + 1, dtype=np.int64)
+
+
+def best_block_size(N: int, kmax: int, ell: int, q: int, W2: int, kind: str, max_depth: int | None = None,
+                    copies: int = 1):
+    """The block size S with the smallest depth (ties: the smallest S, i.e. the fewest bits),
+    among those leaving at least one block per copy."""
+    S = _block_sizes(N)
+    S = S[-(-N // S) >= copies]
+    if S.size == 0:
+        raise CapacityError(f"copies: {copies} copies need at least {copies} blocks; there are {N} points")
+    L = total_depth(N, S, kmax, ell, q, W2, kind, copies)
     i = int(np.argmin(L))
     return int(S[i]), int(L[i])
 
 
-def widths(N: int, dx: int, S: int, n: int, ell: int, q: int, W2: int, kind: str) -> list[int]:
-    """All hidden widths, in order."""
+def copy_block_counts(B: int, copies: int) -> list[int]:
+    """Blocks per copy: the B blocks in ``copies`` runs of consecutive blocks, as even as possible
+    (the longer runs first, so only the last copy holds the padded last block).
+
+    Examples
+    --------
+    >>> copy_block_counts(10, 4)
+    [3, 3, 2, 2]
+    """
+    base, extra = divmod(int(B), int(copies))
+    return [base + 1] * extra + [base] * (int(copies) - extra)
+
+
+def fewest_copies(N: int, kmax: int, ell: int, q: int, W2: int, kind: str, depth: int,
+                  block_size: int | None = None) -> int | None:
+    """The fewest parallel copies P whose network has at most ``depth`` hidden layers (None if
+    no P reaches it).
+
+    For a block size S, R = depth − 1 − (extraction depth) lookup layers are left; they hold
+    C(R) thresholds (:func:`lookup_capacity`), i.e. C(R) + 1 blocks per copy, so
+    P(S) = ⌈B/(C(R) + 1)⌉ copies suffice and no fewer do. The answer is the smallest P(S).
+    """
+    S = _block_sizes(N, block_size)
     B = -(-N // S)
-    return [1] + lookup_widths(plan_lookup(B - 1, W2, kind)) + extraction_widths(S, n, ell, q)
+    R = int(depth) - 1 - extraction_depth(S, key_bits(kmax, N, S), ell, q)
+    cap = lookup_capacity(R, W2, kind)
+    ok = R >= 0
+    if not ok.any():
+        return None
+    return int(np.min(-(-B[ok] // (cap[ok] + 1))))
+
+
+def shallowest_copies(N: int, kmax: int, ell: int, q: int, block_size: int | None = None) -> tuple[int, int]:
+    """(S, P) of the shallowest network with copies: one block per copy (no lookup layers) and
+    the S with the shortest extraction."""
+    S = _block_sizes(N, block_size)
+    L = extraction_depth(S, key_bits(kmax, N, S), ell, q)
+    i = int(np.argmin(L))
+    return int(S[i]), int(-(-N // int(S[i])))
+
+
+def copy_widths(blocks: int, lookup_layers: int, S: int, n: int, ell: int, q: int, W2: int, kind: str) -> list[int]:
+    """Hidden widths of one copy with ``blocks`` blocks, after the projection: z carries up to
+    the common lookup depth ``lookup_layers`` (V is still constant there), its lookup, the
+    extraction."""
+    lw = lookup_widths(plan_lookup(blocks - 1, W2, kind))
+    return [1] * (lookup_layers - len(lw)) + lw + extraction_widths(S, n, ell, q)
+
+
+def copies_lookup_depth(N: int, S: int, W2: int, kind: str, copies: int = 1) -> int:
+    """Lookup layers of the network: those of its largest copy (⌈B/P⌉ blocks)."""
+    B = -(-N // S)
+    return plan_lookup(-(-B // copies) - 1, W2, kind).depth
+
+
+def widths(N: int, dx: int, S: int, n: int, ell: int, q: int, W2: int, kind: str, copies: int = 1) -> list[int]:
+    """All hidden widths, in order: the projection, then the copies side by side (their widths
+    add up layer by layer)."""
+    counts = copy_block_counts(-(-N // S), copies)
+    D = copies_lookup_depth(N, S, W2, kind, copies)
+    total = np.zeros(D + len(extraction_widths(S, n, ell, q)), dtype=np.int64)
+    for b in set(counts):
+        total += counts.count(b) * np.array(copy_widths(b, D, S, n, ell, q, W2, kind), dtype=np.int64)
+    return [1] + [int(w) for w in total]
 
 
 def dense_params(dx: int, ws: list[int], dy: int = 1) -> int:
@@ -222,13 +320,14 @@ def label_bits(num_values: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_knobs(N, n_est, width, depth, block_size, bits_per_layer, layers_per_key, lookup, lookup_width):
+def _check_knobs(N, n_est, width, depth, block_size, bits_per_layer, layers_per_key, lookup, lookup_width,
+                 copies=None):
     """Refuse malformed or unrealisable knobs; return the candidate q values."""
     if lookup not in ("auto", "flat", "grouped"):
         raise ArgumentError(f"lookup: expected 'auto', 'flat' or 'grouped', got {lookup!r}")
     for name, v in (("width", width), ("depth", depth), ("block_size", block_size),
                     ("bits_per_layer", bits_per_layer), ("layers_per_key", layers_per_key),
-                    ("lookup_width", lookup_width)):
+                    ("lookup_width", lookup_width), ("copies", None if copies == "auto" else copies)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
             raise ArgumentError(f"{name}: expected a positive integer, got {v!r}")
     if bits_per_layer is not None and layers_per_key is not None:
@@ -238,6 +337,8 @@ def _check_knobs(N, n_est, width, depth, block_size, bits_per_layer, layers_per_
             f"lookup_width: at least 4 (carries of z and V plus one step of two units), got {lookup_width}")
     if block_size is not None and block_size > N:
         raise CapacityError(f"block_size: {block_size} exceeds the number of distinct points ({N})")
+    if copies not in (None, "auto") and copies > N:
+        raise CapacityError(f"copies: at most one copy per distinct point ({N}), got {copies}")
     if bits_per_layer is not None and bits_per_layer > MAX_Q:
         raise CapacityError(f"bits_per_layer: at most {MAX_Q} (a layer holds 2^(q+1) units), got {bits_per_layer}")
     if layers_per_key is not None:
@@ -250,47 +351,74 @@ def _check_knobs(N, n_est, width, depth, block_size, bits_per_layer, layers_per_
     return list(range(1, MAX_Q + 1))
 
 
-def _shape(q: int, N: int, key_max: int, ell: int, n_est: int, width, block_size, lookup, lookup_width) -> dict | None:
+def _copies_for(q: int, N: int, key_max: int, ell: int, W2: int, kind: str, knobs: dict) -> int:
+    """P: the given number of copies, or (``"auto"``) the fewest that reach the depth target."""
+    copies, depth = knobs.get("copies"), knobs.get("depth")
+    if copies is None or (copies == "auto" and depth is None):
+        return 1
+    if copies != "auto":
+        return int(copies)
+    P = fewest_copies(N, key_max, ell, q, W2, kind, depth, knobs.get("block_size"))
+    if P is None:  # out of reach: the shallowest network, whose depth the caller's error reports
+        P = shallowest_copies(N, key_max, ell, q, knobs.get("block_size"))[1]
+    return P
+
+
+def _shape(q: int, N: int, key_max: int, ell: int, n_est: int, knobs: dict) -> dict | None:
     """The network for q bits per layer within the width target (None if too narrow)."""
+    width, block_size, lookup_width = knobs.get("width"), knobs.get("block_size"), knobs.get("lookup_width")
     W3 = extraction_width(n_est, ell, q)
     if width is not None and W3 > width:
         return None
     W2 = int(lookup_width) if lookup_width is not None else (int(width) if width is not None else W3)
     if W2 < 4:
         return None
-    kind = lookup
+    kind = knobs.get("lookup", "auto")
     if kind == "auto":
         kind = "grouped" if lookup_k(W2) >= 2 else "flat"
+    P = _copies_for(q, N, key_max, ell, W2, kind, knobs)
     if block_size is not None:
         S = int(block_size)
-        L = int(total_depth(N, np.array([S]), key_max, ell, q, W2, kind)[0])
+        if -(-N // S) < P:
+            raise CapacityError(f"copies: {P} copies need {P} blocks, but block size {S} makes {-(-N // S)}")
+        L = int(total_depth(N, np.array([S]), key_max, ell, q, W2, kind, P)[0])
     else:
-        S, L = best_block_size(N, key_max, ell, q, W2, kind)
+        S, L = best_block_size(N, key_max, ell, q, W2, kind, copies=P)
     n = key_bits(key_max, N, S)
-    ws = widths(N, 1, S, n, ell, q, W2, kind)
-    return {"S": S, "q": q, "n": n, "lookup": kind, "W2": W2, "depth": len(ws), "width": max(ws), "widths": ws}
+    ws = widths(N, 1, S, n, ell, q, W2, kind, P)
+    if width is not None and max(ws) > width:
+        return None
+    return {"S": S, "q": q, "n": n, "lookup": kind, "W2": W2, "copies": P, "depth": len(ws), "width": max(ws),
+            "widths": ws}
 
 
 def choose_shape(N: int, key_max: int, ell: int, *, width=None, depth=None, block_size=None,
                  bits_per_layer=None, layers_per_key=None, lookup="auto", lookup_width=None,
-                 method="yang2026") -> dict:
-    """Pick (S, q, lookup, W2) from the knobs; raise :class:`CapacityError` if impossible.
+                 copies=None, method="yang2026") -> dict:
+    """Pick (S, q, lookup, W2, P) from the knobs; raise :class:`CapacityError` if impossible.
 
     With a ``depth`` target the narrowest network within it wins, with a ``width`` target the
     shallowest within it, and without targets the one with the fewest dense parameters.
-    Returns a dict with keys S, q, n, lookup, W2, widths, depth, width.
+    ``copies``: None for one network (P = 1), a number P of parallel copies, or ``"auto"``:
+    the fewest copies that reach the ``depth`` target (one without a target).
+    Returns a dict with keys S, q, n, lookup, W2, copies, widths, depth, width.
 
     Examples
     --------
     >>> sh = choose_shape(100, 2**12, 2, width=12)
-    >>> sh["width"] <= 12, sh["depth"] == len(sh["widths"])
-    (True, True)
+    >>> sh["width"] <= 12, sh["depth"] == len(sh["widths"]), sh["copies"]
+    (True, True, 1)
+    >>> sh = choose_shape(10**4, 2**27, 4, bits_per_layer=1, lookup="flat", depth=100, copies="auto")
+    >>> sh["copies"], sh["depth"] <= 100
+    (73, True)
     """
     N = int(N)
     n_est = max(1, int(key_max).bit_length())
-    qs = _check_knobs(N, n_est, width, depth, block_size, bits_per_layer, layers_per_key, lookup, lookup_width)
-    cands = [c for c in (_shape(q, N, key_max, ell, n_est, width, block_size, lookup, lookup_width) for q in qs)
-             if c is not None]
+    qs = _check_knobs(N, n_est, width, depth, block_size, bits_per_layer, layers_per_key, lookup, lookup_width,
+                      copies)
+    knobs = {"width": width, "depth": depth, "block_size": block_size, "lookup": lookup,
+             "lookup_width": lookup_width, "copies": copies}
+    cands = [c for c in (_shape(q, N, key_max, ell, n_est, knobs) for q in qs) if c is not None]
     if not cands:
         need = extraction_width(n_est, ell, qs[0])
         raise CapacityError(
@@ -315,14 +443,15 @@ def choose_shape(N: int, key_max: int, ell: int, *, width=None, depth=None, bloc
 # sizes without building
 # ---------------------------------------------------------------------------------------------
 
-_KNOBS = ("width", "depth", "block_size", "bits_per_layer", "layers_per_key", "lookup", "lookup_width")
+_KNOBS = ("width", "depth", "block_size", "bits_per_layer", "layers_per_key", "lookup", "lookup_width", "copies")
 
 
 def architecture(n: int, dx: int, dy: int = 1, *, n_classes: int | None = None, key_max: int | None = None,
                  key_bits: int | None = None, delta: float | None = None, z_bits: int | None = None,
-                 **options) -> Architecture:
+                 method: str = "yang2026", **options) -> Architecture:
     """Sizes of the bit-extraction network for ``n`` points (the body of both builders'
-    ``architecture``; see :func:`memorize.constructions.yang2026.architecture`)."""
+    ``architecture``, ``method`` naming the builder; see
+    :func:`memorize.constructions.yang2026.architecture`)."""
     N = int(n)
     C = int(n_classes) if n_classes is not None else max(int(dy), 2)
     ell = label_bits(C)
@@ -335,26 +464,37 @@ def architecture(n: int, dx: int, dy: int = 1, *, n_classes: int | None = None, 
         else:
             # typical: the smallest of N−1 gaps of N generic projected points is ~ range/N²
             key_max = 2 * N * N
-    sh = choose_shape(N, int(key_max), ell, **{k: options[k] for k in _KNOBS if k in options})
+    sh = choose_shape(N, int(key_max), ell, method=method, **{k: options[k] for k in _KNOBS if k in options})
     ws = [1] + sh["widths"][1:]
     rho = sh["n"] + ell
     # Largest weight: the block integers (S·ρ bits) and, in the grouped lookup, the products
     # K·T of a jump height and a threshold of z; z carries the input precision (≈ 80 bits for
     # generic float64 data: 53-bit mantissas, their exponent spread and a 16-bit direction).
     zb = int(z_bits) if z_bits is not None else 80
-    grouped = sh["lookup"] == "grouped" and sh["S"] < N
+    grouped = sh["lookup"] == "grouped" and copies_lookup_depth(N, sh["S"], sh["W2"], "grouped", sh["copies"]) > 0
     bits = max(sh["S"] * rho + (zb if grouped else 0), zb + 1)
-    notes = (f"S={sh['S']} points per block, q={sh['q']} bits per layer, n={sh['n']} key bits, ell={ell} label bits, "
-             f"{sh['lookup']} lookup (width budget {sh['W2']}); W^2 L^2 = {max(ws) ** 2 * len(ws) ** 2}")
-    return Architecture("yang2026", dx, tuple(ws), 1, dense_params(dx, ws), residual=False, activation="relu",
+    copies = f"{sh['copies']} parallel copies, " if sh["copies"] > 1 else ""
+    notes = (f"{copies}S={sh['S']} points per block, q={sh['q']} bits per layer, n={sh['n']} key bits, "
+             f"ell={ell} label bits, {sh['lookup']} lookup (width budget {sh['W2']}); "
+             f"W^2 L^2 = {max(ws) ** 2 * len(ws) ** 2}")
+    return Architecture(method, dx, tuple(ws), 1, dense_params(dx, ws), residual=False, activation="relu",
                         max_weight_bits=bits, num_nonzero=structural_nonzeros(N, dx, sh, ell), notes=notes)
 
 
 def structural_nonzeros(N: int, dx: int, sh: dict, ell: int) -> int:
-    """Nonzero weights and biases if no data-dependent coefficient happens to vanish."""
-    B = -(-N // sh["S"])
-    lookup, v_terms = _lookup_nonzeros(lookup_steps(plan_lookup(B - 1, sh["W2"], sh["lookup"])))
-    return dx + 1 + lookup + _extraction_nonzeros(sh["S"], sh["n"], ell, sh["q"], v_terms)
+    """Nonzero weights and biases if no data-dependent coefficient happens to vanish: the
+    projection, then every copy (its z carries up to the common lookup depth, one weight
+    each; its lookup; its extraction and its share of the output layer)."""
+    S, P = sh["S"], sh.get("copies", 1)
+    counts = copy_block_counts(-(-N // S), P)
+    D = copies_lookup_depth(N, S, sh["W2"], sh["lookup"], P)
+    total = dx + 1
+    for b in set(counts):
+        steps = lookup_steps(plan_lookup(b - 1, sh["W2"], sh["lookup"]))
+        lookup, v_terms = _lookup_nonzeros(steps)
+        pad = D - plan_lookup(b - 1, sh["W2"], sh["lookup"]).depth
+        total += counts.count(b) * (pad + lookup + _extraction_nonzeros(S, sh["n"], ell, sh["q"], v_terms))
+    return total
 
 
 def _lookup_nonzeros(steps: list) -> tuple[int, int]:

@@ -30,6 +30,7 @@ than the rounding level) does :func:`build_slabs` raise
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -621,22 +622,25 @@ class SlabSet:
         return self.n_groups - self.planned_groups
 
     @property
-    def min_margin(self) -> float:
-        return float(min(self.margins)) if len(self.margins) else float("inf")
+    def min_margin(self):
+        """The smallest margin (exact in exact arithmetic: it may exceed the float64 range)."""
+        return min(self.margins) if len(self.margins) else float("inf")
 
     def finite_margins(self) -> tuple[np.ndarray, np.ndarray]:
         """Which margins are finite, and the margins with 1 in place of ∞.
 
         A margin is ∞ when its group holds every point (there is no other point to avoid); the
-        builders then use any slab width, and 1 keeps the arithmetic of the others.
+        builders then use any slab width, and 1 keeps the arithmetic of the others. An exact
+        margin beyond the float64 range is finite (it is not rounded to decide).
         """
-        finite = np.isfinite(_exact.to_float_array(self.margins))
+        finite = arithmetic(self.exact).isfinite(self.margins)
         return finite, np.where(finite, self.margins, 1)
 
     def summary(self) -> dict:
-        """JSON-able facts for a network's ``meta``."""
-        m = [float(v) for v in self.margins]
-        finite = [v for v in m if np.isfinite(v)]
+        """JSON-able facts for a network's ``meta`` (exact margins beyond the float64 range are
+        None with their log₂ beside, see :meth:`memorize._arith.Arithmetic.summary`)."""
+        ar = arithmetic(self.exact)
+        finite = [v for v, ok in zip(self.margins, ar.isfinite(self.margins)) if ok]
         return {
             "groups": self.n_groups,
             "planned_groups": self.planned_groups,
@@ -645,10 +649,22 @@ class SlabSet:
             "shrunk_groups": self.shrunk_groups,
             "moved_points": self.moved_points,
             "normal_retries": self.normal_retries,
-            "min_margin": min(finite) if finite else None,
-            "median_margin": float(np.median(finite)) if finite else None,
             "max_group_size": int(max((len(g) for g in self.groups), default=0)),
+            **ar.summary(min_margin=min(finite) if finite else None, median_margin=_median(finite)),
         }
+
+
+def _median(values: list):
+    """The median of the finite margins: NumPy's median of their float64 values when they all
+    have one (as every float64 build reports it), else the exact median (None when empty)."""
+    if not values:
+        return None
+    floats = [_exact.summary_float(v) for v in values]
+    if None not in floats:
+        return float(np.median(floats))
+    s = sorted(values)
+    k = len(s) // 2
+    return s[k] if len(s) % 2 else _exact.exact_scalar((Fraction(s[k - 1]) + s[k]) / 2)
 
 
 @dataclass(frozen=True)
@@ -836,15 +852,28 @@ def _try_normals(st: _Setting, members: list, normals, n_retries: int):
 
 
 def _inseparable(st: _Setting, i: int) -> AssumptionError:
+    """The error for a point no hyperplane separates, with the measured reason: norms that
+    overflow float64, or the distance to the nearest point against the rounding bound."""
     Xf = st.ar.to_float(st.X)
-    dist = np.linalg.norm(Xf - Xf[i], axis=1)
+    scale = float(np.max(np.abs(Xf))) if Xf.size else 0.0
+    if not np.isfinite(st.xnorm):
+        return AssumptionError(
+            f"X: the norms of the points overflow float64 (coordinates up to {scale:.3g}), so no hyperplane "
+            f"margin can be measured; rescale X (e.g. X / np.max(np.abs(X)))"
+        )
+    scale = scale if scale > 0 else 1.0
+    dist = np.linalg.norm((Xf - Xf[i]) / scale, axis=1) * scale  # scaled: no overflow or underflow
     dist[i] = np.inf
+    j = int(np.argmin(dist))
     where = st.ar.name + " arithmetic" if st.fmt is None else st.fmt.name
+    u = st.ar.u if st.fmt is None else st.fmt.u
+    bound = float(rounding_bound(st.xnorm, 0.0, Xf.shape[1], u)) * st.tol_factor
     return AssumptionError(
-        f"X: point {i} cannot be separated from the other points by a hyperplane in "
-        f"{where} (it is within the rounding level of the data of "
-        f"point(s) {format_indices([int(np.argmin(dist))])})"
-        + (". Pass exact=True or rescale the data." if st.fmt is None else "")
+        f"X: point {i} cannot be separated from the other points by a hyperplane in {where}: "
+        f"no hyperplane through it keeps every other point farther than the rounding bound {bound:.3g} "
+        f"(its nearest point, {j}, is {float(dist[j]):.3g} away in the coordinates used). "
+        + ("Pass exact=True or rescale the data." if st.fmt is None else
+           "Build in float64, or use float_safe / float_safe_classifier, correct by design in the format.")
     )
 
 

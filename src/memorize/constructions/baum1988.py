@@ -10,12 +10,14 @@ slabs.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .._arith import Arithmetic, arithmetic
 from .._linalg import U64
 from ..activations import step
-from ..data import Dataset, as_rng, format_indices, prepare
+from ..data import Dataset, as_rng, format_indices, label_array, prepare
 from ..errors import LabelError
 from ..network import Dense, Network
 from ..registry import Architecture, register
@@ -52,12 +54,23 @@ def architecture(n: int, dx: int, dy: int = 1, **_options) -> Architecture:
 
 
 def _binary_data(X, y) -> Dataset:
-    """The checked data, refusing anything but one column of at most two label values."""
-    arr = np.asarray(y)
+    """The checked data, refusing anything but one column of at most two label values.
+
+    Non-numeric labels (strings) are memorized as their index in the sorted label values, which
+    ``classes`` then lists (see :func:`_label_meta`).
+    """
+    arr = label_array(y)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
         raise LabelError(f"y: baum1988 takes one binary label per point (shape (N,)), got shape {np.shape(y)}")
+    if arr.dtype.kind in "US":
+        classes, codes = np.unique(arr, return_inverse=True)
+        if classes.size > 2:
+            third = np.nonzero(codes >= 2)[0]
+            raise LabelError(f"y: baum1988 needs binary labels, got {classes.size} distinct values "
+                             f"(first rows with a third value: {format_indices(third)})")
+        return replace(prepare(X, codes.astype(np.float64), task="regression"), classes=classes)
     data = prepare(X, arr, task="regression")
     values = np.unique(data.Y[:, 0])
     if values.size > 2:
@@ -66,6 +79,14 @@ def _binary_data(X, y) -> Dataset:
             f"(first rows with a third value: {format_indices(np.nonzero(data.Y[:, 0] == values[2])[0])})"
         )
     return data
+
+
+def _label_meta(data: Dataset) -> dict:
+    """For string labels: the output is the label's index in ``classes`` (as
+    :func:`memorize.verify` reads it)."""
+    if data.classes is None:
+        return {}
+    return {"output": "class index", "classes": [str(c) if isinstance(c, str) else c.decode() for c in data.classes]}
 
 
 def split_classes(Y: np.ndarray) -> tuple[float, float, np.ndarray]:
@@ -144,6 +165,8 @@ def baum1988(X, y, *, rng=None, exact: bool = False, dtype=None) -> Network:
     X : array_like, shape (N, d)
     y : array_like, shape (N,)
         Two label values, e.g. ±1 or 0/1 (any two reals are accepted; a single value too).
+        Two strings are accepted too: the network then outputs 0 or 1, the label's index in
+        ``meta["classes"]``, and :func:`memorize.verify` maps the strings through it.
     rng : None, int or numpy.random.Generator
         Seeds the grouping and the normals of under-full groups (``None`` means seed 0).
     exact : bool, default False
@@ -214,6 +237,7 @@ def baum1988(X, y, *, rng=None, exact: bool = False, dtype=None) -> Network:
         "majority": majority,
         "minority": minority,
         "n_duplicates_merged": data.n_duplicates,
+        **_label_meta(data),
         **{f"slabs_{key}": v for key, v in slabs.summary().items()},
     }
     net = Network([Dense(W1, b1, step), output_layer(ar, majority, minority, G)], meta)

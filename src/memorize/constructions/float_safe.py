@@ -21,8 +21,10 @@ Network (ReLU throughout):
    *value units* ``relu(Σ_b w_b g_b)`` that hold each cell's leaf labels;
 4. layer 4 — *leaves*: ``relu(value − C·(off-signals of the leaf's two cuts))``, exactly the
    leaf's value on its points and 0 elsewhere;
-5. classification: layer 5 decodes the integer class code into a one-hot row with exact small
-   integers; regression: the output sums the (single nonzero) leaves.
+5. classification: the leaves hold a code per class (numbers of the format, spaced so that a cut
+   fits between each two); layer 5 cuts the code line between consecutive codes, and the output
+   is one gate per class, exactly the one-hot row; regression: the output sums the (single
+   nonzero) leaves.
 
 References
 ----------
@@ -52,6 +54,9 @@ __all__ = ["float_safe", "float_safe_classifier", "architecture", "classifier_ar
 #: The level an off-signal reaches on its "off" side: it turns every gate and leaf it feeds off.
 ON = 2.0
 
+#: Relative slack, per unit of S + |θ|, for the builder's own float64 arithmetic (see ``_Unit.of``).
+_OWN64 = 8 * 2.0**-53
+
 _REFERENCE = (
     "This library's routing construction (docs/float_safe.md); context: Y. Park, G. Hwang, W. Lee, "
     "S. Park, Expressive power of ReLU and step networks under floating-point operations, "
@@ -77,9 +82,11 @@ class _Unit:
     kappa_max: float = np.inf  # no off-signal, times the gain it is read with, may come near overflow
 
     @classmethod
-    def of(cls, fmt: Format, n_live: int, n_max: int, span: float = 1.0, gain: float = 1.0) -> "_Unit":
+    def of(cls, fmt: Format, n_live: int, n_max: int, span: float = 1.0, gain: float = 1.0,
+           headroom: float = 64.0) -> "_Unit":
         """The unit's constants; ``span`` bounds |t| + |θ| over the data, ``gain`` the weight its
-        off-signals are read with (the leaf gain C for level-2 cuts)."""
+        off-signals are read with (the leaf gain C for level-2 cuts), and every off-signal times
+        its gain stays ``headroom`` times below the largest number of the format."""
         acc = fmt.accumulator
         c1 = acc.u / (1 - n_max * acc.u) + 2.0**-53 / (1 - n_max * 2.0**-53)
         u_b = 2.0**-24
@@ -89,9 +96,13 @@ class _Unit:
         rho = safety * (1 + uf) / (1 - safety * uf) * 1.01  # 1 % slack for the builder's own float64
         q = c1 * n_live
         K1 = (ON + safety * tf) / (1 - safety * uf) + rho * 2 * acc.tiny * n_live
-        # a gate or leaf sums a handful of off-signals (times gain): keep every sum 64× below overflow
-        kappa_max = float(_pow2_at_most(fmt.max / (64.0 * max(gain, 1.0) * max(span, 1e-300))))
-        return cls(rho * q, K1 * 1.01, kappa_max)
+        # a gate or leaf sums a handful of off-signals (times gain): keep every sum below overflow,
+        # and the weights κw themselves (|w| < 2) finite, whatever the data's scale
+        kappa_max = float(_pow2_at_most(min(fmt.max / (headroom * max(gain, 1.0) * max(span, 1e-300)), fmt.max / 4)))
+        # the builder's own float64 (its projection t, certify's float64 reference of the same sum
+        # and the few roundings of the checks below) is off by a few u₆₄(S + |θ|): in float64 as
+        # the target format that is as large as the rounding being guarded against
+        return cls(rho * q + _OWN64, K1 * 1.01, kappa_max)
 
     def lower(self, hi_max, kappa):
         """Smallest θ with θ − ρq|θ| ≥ hi_max + K1/κ (elementwise)."""
@@ -120,7 +131,7 @@ def _pow2_at_least(v):
 
 def _pow2_at_most(v):
     v = np.asarray(v, dtype=np.float64)
-    return np.exp2(np.floor(np.log2(np.clip(v, 2.0**-1000, 2.0**1000))))
+    return np.exp2(np.floor(np.log2(np.clip(v, 2.0**-1000, 2.0**1023))))
 
 
 def placeable(unit: _Unit, hi_max, lo_min, fmt: Format) -> np.ndarray:
@@ -178,7 +189,8 @@ def place_cuts(unit: _Unit, hi_max, lo_min, fmt: Format, kappa=None):
 # directions
 # ---------------------------------------------------------------------------------------------
 def _draw_direction(d: int, nnz: int, fmt: Format, rng: np.random.Generator) -> np.ndarray:
-    """A random unit direction with ``nnz`` nonzero coordinates, rounded to the format.
+    """A random direction with ``nnz`` nonzero coordinates, rounded to the format: of unit
+    norm, or, with one nonzero, ±s with s random in [1, 2).
 
     Fewer nonzeros mean fewer rounded terms (a smaller γ_n) and a smaller Σ|w_k x_k|.
     """
@@ -186,9 +198,26 @@ def _draw_direction(d: int, nnz: int, fmt: Format, rng: np.random.Generator) -> 
     idx = rng.choice(d, size=min(nnz, d), replace=False)
     w[idx] = rng.standard_normal(len(idx))
     w /= np.linalg.norm(w)
+    if len(idx) == 1:  # an axis: a random significand (see _pair_axis); ±1 would keep the format's grid
+        w[idx] *= 1.0 + rng.random()
     w = fmt.round(w)
     if not np.any(w):
         w[idx[0]] = 1.0
+    return w
+
+
+def _pair_axis(xp: np.ndarray, xq: np.ndarray, fmt: Format, rng: np.random.Generator) -> np.ndarray:
+    """The coordinate axis along which two points differ most relative to their size, times a
+    random number of the format in [1, 2).
+
+    One coordinate is the fewest rounded terms and the smallest Σ|w_k x_k|, so it separates the
+    closest pairs. The random significand matters for a format coarser than its accumulator
+    (bfloat16, float16): neighbours of the format project to s·x and s·x′, between which a
+    threshold of the format usually fits, while along the bare axis none does.
+    """
+    diff = np.abs(xp - xq) / np.maximum(np.maximum(np.abs(xp), np.abs(xq)), 1e-300)
+    w = np.zeros(len(xp))
+    w[int(np.argmax(diff))] = fmt.round(np.array([1.0 + rng.random()]))[0]
     return w
 
 
@@ -198,6 +227,12 @@ class Points:
     def __init__(self, X: np.ndarray):
         self.X = X
         self.absX = np.abs(X)
+        self.col_max = self.absX.max(axis=0, initial=0.0)
+
+    def span(self, w: np.ndarray) -> float:
+        """A bound of |t| + |θ| over *all* points for a threshold within the data's range, in O(d)
+        (a cut planned on some points still computes its off-signals on every point)."""
+        return 2.0 * float(np.abs(w) @ self.col_max) + 1e-300
 
     @property
     def shape(self):
@@ -281,8 +316,8 @@ def _sorted_bounds(t: np.ndarray, S: np.ndarray, unit: _Unit):
 def _cut_direction(t, S, n_slabs: int, unit: _Unit, fmt: Format):
     """Cuts near the quantiles n/n_slabs, each at the clearest gap of its window.
 
-    Returns ``(thetas, kappas, score)`` or None; the score (smallest clear gap over the spread)
-    ranks directions.
+    Returns ``(thetas, kappas, score)`` or None (no window has a gap a cut fits in); the score
+    (cuts placed, then the smallest clear gap over the spread) ranks directions.
     """
     n = len(t)
     order, P, Q = _sorted_bounds(t, S, unit)
@@ -295,10 +330,11 @@ def _cut_direction(t, S, n_slabs: int, unit: _Unit, fmt: Format):
     idx = lo[:, None] + np.minimum(np.arange(int(width.max(initial=1)))[None, :], np.maximum(width - 1, 0)[:, None])
     j = idx[np.arange(len(q)), np.argmax(clear[idx], axis=1)]
     theta, kappa, ok = place_cuts(unit, P[j], Q[j + 1], fmt)
-    if not ok.all():
+    if not ok.any():
         return None
+    # a window without a gap that fits loses its cut (the two slabs beside it are one)
     spread = float(t.max() - t.min()) if n > 1 else 1.0
-    return theta, kappa, float(np.min(clear[j])) / max(spread, 1e-300)
+    return theta[ok], kappa[ok], (int(ok.sum()), float(np.min(clear[j[ok]])) / max(spread, 1e-300))
 
 
 def _span(t: np.ndarray, S: np.ndarray) -> float:
@@ -313,12 +349,13 @@ def plan_cells(pts: Points, fmt: Format, n_cells: int, rng: np.random.Generator,
     Claim: for every cut and every point, the point's computed off-signals are certainly 0 on one
     side and certainly ≥ ON on the other (the cut lies in a gap whose clear width exceeds the
     worst-case rounding of every point, checked over all points). The occupied cells of the grid
-    are the cells.
+    are the cells. A direction with no such gap near its quantiles is dropped (one cell, at worst:
+    step 3b splits what conflicts).
     """
     n, d = pts.shape
     if n_cells <= 1:
         return Level1([], [], [], [[]], np.zeros(n, dtype=np.int64))
-    G = 1 if n_cells <= 16 else 2
+    G = 1 if n_cells <= 16 or d == 1 else 2  # one coordinate: a second grid direction would repeat the first
     per = max(2, int(round(n_cells ** (1.0 / G))))
     grid = []
     for _ in range(G):
@@ -331,15 +368,13 @@ def plan_cells(pts: Points, fmt: Format, n_cells: int, rng: np.random.Generator,
             got = _cut_direction(t, S, per, unit, fmt)
             if got is not None and (best is None or got[2] > best[0]):
                 best = (got[2], w, got[0], got[1], t)
-        if best is None:
-            raise AssumptionError(
-                f"X: no direction of {candidates} tried cuts the data into {per} slabs at gaps wider than "
-                f"{fmt.name} rounding; the points are too close together for this format"
-            )
-        grid.append(best[1:])
+        if best is not None:  # else no gap near a quantile fits a cut: fewer cells, split later
+            grid.append(best[1:])
+    if not grid:
+        return Level1([], [], [], [[]], np.zeros(n, dtype=np.int64))
     slab = np.stack([np.searchsorted(theta, t) for _, theta, _, t in grid], axis=1)
     key = np.zeros(n, dtype=np.int64)
-    for g in range(G):  # one integer per grid cell (unique on rows is far slower)
+    for g in range(len(grid)):  # one integer per grid cell (unique on rows is far slower)
         key = key * (len(grid[g][1]) + 1) + slab[:, g]
     _, first_of, cell_of = np.unique(key, return_index=True, return_inverse=True)
     cells = slab[first_of]
@@ -398,10 +433,11 @@ def split_cells(pts: Points, level1: Level1, conflicts: dict, fmt: Format, rng: 
     for c, (p, q) in conflicts.items():
         members = order[starts[c]:starts[c + 1]]
         ip, iq = int(np.flatnonzero(members == p)[0]), int(np.flatnonzero(members == q)[0])
-        for _ in range(tries):
-            w = _draw_direction(d, min(d, 8), fmt, rng)
+        for attempt in range(tries):
+            # alternately the pair's own axis and a random sparse direction
+            w = _pair_axis(pts.X[p], pts.X[q], fmt, rng) if attempt % 2 == 0 else _draw_direction(d, min(d, 8), fmt, rng)
             t, S = pts.project(w, members)
-            unit = _Unit.of(fmt, int(np.count_nonzero(w)) + 1, n_max, _span(t, S))
+            unit = _Unit.of(fmt, int(np.count_nonzero(w)) + 1, n_max, pts.span(w))
             got = _cut_between(t, S, ip, iq, unit, fmt)
             if got is None:
                 continue
@@ -486,15 +522,17 @@ def _candidate(pts: Points, level1, keys, fmt, rng, n_max, nnz, gain, sub=None):
 
 
 def plan_leaves(pts: Points, level1: Level1, keys: np.ndarray, fmt: Format, rng: np.random.Generator,
-                n_max: int, gain: float, max_directions: int = 16, max_splits: int = 8):
+                n_max: int, gain: float, max_directions: int = 16, max_splits: int = 8, index=None):
     """Step 3: shared directions v_r; in every cell, cuts between runs of equal labels along one of them.
 
     Claim: each cell has a direction along which every boundary between two runs of different
     labels is a gap that every point of the cell clears (as in step 2, but per cell: the threshold
-    of a cut depends on the cell). The better of two sparse candidates serves most cells; a cell
-    with a close pair of different labels along it is split between the pair (step 3b) and tested
-    again; cells that still conflict get further directions, each covering the most cells left.
-    Returns the chosen ``(leaves, unit)`` per direction and each cell's direction.
+    of a cut depends on the cell). One sparse direction serves most cells; a cell with a close
+    pair of different labels along it is split between the pair (step 3b) and tested again; cells
+    that still conflict get further directions, each covering the most cells left. Returns the
+    chosen ``(leaves, unit)`` per direction and each cell's direction; if some cell is left,
+    :class:`AssumptionError` names one pair per such cell (by ``index``, the user's index of
+    every row, when given).
     """
     n, d = pts.shape
     cands = [_candidate(pts, level1, keys, fmt, rng, n_max, min(d, 8), gain)]
@@ -518,11 +556,12 @@ def plan_leaves(pts: Points, level1: Level1, keys: np.ndarray, fmt: Format, rng:
             group[gain_cells] = len(chosen)
             chosen.append((leaves, unit))
     if (group < 0).any():
-        bad = np.flatnonzero(group < 0)
-        members = np.flatnonzero(np.isin(level1.cell_of, bad))
+        # every such cell failed along the first direction too, so it has a pair there
+        rows = np.array([first.conflicts[int(c)] for c in np.flatnonzero(group < 0)])
+        names = np.sort(rows if index is None else np.asarray(index)[rows], axis=1)
         raise AssumptionError(
-            f"X: {len(bad)} cells hold points with different labels closer together than {fmt.name} "
-            f"rounding along every one of {tried} directions tried (points {format_indices(members)}); "
+            f"X: points with different labels lie closer together than {fmt.name} rounding can separate, "
+            f"along every one of {tried} directions tried, at index pairs {format_indices(names)}; "
             "pass another rng, or a wider format"
         )
     return chosen, group
@@ -550,7 +589,9 @@ def level2_thresholds(pts: Points, chosen, group: np.ndarray, cell_of: np.ndarra
         _, need, ok = place_cuts(unit, lv.P[bnd], lv.Q[bnd + 1], fmt)
         if not ok.all():  # pragma: no cover - step 3 checked every boundary
             raise ConstructionError("float_safe: a checked cut could not be placed; this is a bug in memorize")
-        kappa = np.ones(max(J - 1, 0))
+        # every slot is used by the cell with the most leaves, so each κ is some cut's need; the
+        # floor 1 (or κ_max, when the off-signals' budget is smaller) only rounds tiny needs up
+        kappa = np.full(max(J - 1, 0), min(1.0, unit.kappa_max))
         np.maximum.at(kappa, slot, need)
         # unused slots: a threshold above every point of the cell (every cell: lv may hold a subset)
         t, S = pts.project(lv.w)
@@ -673,16 +714,78 @@ def _leaf_layer(cuts2, index, n_cut_rows: int, width3: int, C: float):
     return W, np.zeros(len(index))
 
 
-def _decode_layers(n_leaf: int, C: int):
-    """Classification: u_k = relu(code − k), k = 0..C+1, and out_c = u_c − 2u_{c+1} + u_{c+2}."""
-    W5 = np.ones((C + 2, n_leaf))
-    b5 = -np.arange(C + 2, dtype=np.float64)
-    W6 = np.zeros((C, C + 2))
+def _numbers_from_one(fmt: Format, idx: np.ndarray) -> np.ndarray:
+    """The ``idx``-th number of the format counting up from 1 (0-th: 1 itself; normal range)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    per = 2 ** (fmt.p - 1)  # numbers of the format in each binade [2^e, 2^(e+1))
+    return np.ldexp(1.0 + (idx % per) * 2.0 ** (1 - fmt.p), (idx // per).astype(np.int32))
+
+
+def _code_unit(fmt: Format, codes: np.ndarray, n_max: int) -> _Unit:
+    """The cut unit of the decoder: κ·(Σ_j leaf_j) − κθ, whose one nonzero leaf is exact. An
+    output gate sums two of its off-signals and 1, so 8× below overflow is room enough (and gives
+    float16's narrow range 8× more codes than the 64× of the other cuts)."""
+    return _Unit.of(fmt, 2, n_max, 2.0 * float(codes[-1]), headroom=8.0)
+
+
+def class_codes(n_classes: int, fmt: Format) -> np.ndarray:
+    """Step 0 (classification): the code each class's leaves hold.
+
+    Claim: the codes r_0 < r_1 < … are numbers of the format, every 2m-th one counting up from 1,
+    with m the smallest power of two for which a cut fits between every two consecutive codes
+    (Lemma 1 for a one-term projection, with room to spare for any layer width up to 2¹⁶);
+    :class:`ArgumentError` if the codes would leave the range below 2^(emax/2), where the leaf
+    gain still leaves the level-2 cuts their scales. In bfloat16 m = 1 (64 codes per binade).
+    """
+    c = np.arange(n_classes)
+    cap = 2.0 ** (fmt.emax // 2)
+    m = 1
+    while m < 2 ** (fmt.p - 1):
+        codes = _numbers_from_one(fmt, 2 * m * c)
+        if codes[-1] >= cap:
+            break
+        unit = _code_unit(fmt, codes, 2**16)
+        if n_classes == 1 or placeable(unit, codes[:-1] * (1 + unit.rq), codes[1:] * (1 - unit.rq), fmt).all():
+            return codes
+        m *= 2
+    raise ArgumentError(
+        f"dtype: {fmt.name} cannot tell {n_classes} classes apart in this decoder (its codes, numbers of the "
+        f"format far enough apart for a cut between each two, would pass {cap:.4g}); use float32"
+    )
+
+
+def code_cuts(codes: np.ndarray, fmt: Format, n_max: int):
+    """Step 7 (classification): a cut (θ_c, κ_c) between codes r_c and r_{c+1}, and one above the
+    last code when there is a single class. Claim: Lemma 1 holds for every code on both sides of
+    every cut (the input, the leaf sum, is exact); so each off-signal is exactly 0 or ≥ ON."""
+    unit = _code_unit(fmt, codes, n_max)
+    hi = codes * (1 + unit.rq)
+    lo = codes * (1 - unit.rq)
+    if len(codes) == 1:  # no boundary: a cut above the code keeps the layer's shape
+        hi, lo = hi, np.array([2 * codes[0]]) * (1 - unit.rq)
+    else:
+        hi, lo = hi[:-1], lo[1:]
+    theta, kappa, ok = place_cuts(unit, hi, lo, fmt)
+    if not ok.all():  # pragma: no cover - step 0 chose codes with room for any realistic width
+        raise ConstructionError("float_safe_classifier: a cut between class codes does not fit; this is a bug in memorize")
+    return theta, kappa
+
+
+def _decode_layers(n_leaf: int, theta: np.ndarray, kappa: np.ndarray, C: int):
+    """Classification: the code r = Σ_j leaf_j cut between consecutive codes (rows 2c, 2c + 1:
+    "above" and "below" cut c), and the output gate of class c, relu(1 − below_{c−1} − above_c)."""
+    K = len(theta)
+    W5 = np.zeros((2 * K, n_leaf))
+    W5[0::2] = kappa[:, None]
+    W5[1::2] = -kappa[:, None]
+    b5 = np.zeros(2 * K)
+    b5[0::2] = -kappa * theta
+    b5[1::2] = kappa * theta
+    W6 = np.zeros((C, 2 * K))
     c = np.arange(C)
-    W6[c, c] = 1.0
-    W6[c, c + 1] = -2.0
-    W6[c, c + 2] = 1.0
-    return (W5, b5), (W6, np.zeros(C))
+    W6[c[1:], 2 * (c[1:] - 1) + 1] = -1.0  # above cut c − 1: its "below" signal must be 0
+    W6[c[:-1], 2 * c[:-1]] = -1.0  # below cut c: its "above" signal must be 0
+    return (W5, b5), (W6, np.ones(C))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -704,8 +807,31 @@ _FULL_CHECK = 4e9
 _SAMPLE = 256
 
 
-def _route(data: Dataset, keys: np.ndarray, values: np.ndarray, fmt: Format, n_cells, rng, classification: bool):
-    """Steps 1–6 shared by both builders. Returns the layers and facts for ``meta``."""
+@dataclass
+class Routing:
+    """Steps 1–5 on one data set: everything the layers are built from.
+
+    Rows are the distinct rounded points X̂ (``pts``); ``row_of[i]`` is kept point i's row, and
+    ``keys``, ``values`` are per row; ``gain`` is the leaf gain C (a power of two ≥ every |value|).
+    """
+
+    fmt: Format
+    pts: Points
+    row_of: np.ndarray
+    keys: np.ndarray
+    values: np.ndarray
+    gain: float
+    n_max: int
+    level1: Level1
+    chosen: list
+    group: np.ndarray
+    cuts2: list
+    tables: list
+    slot_of: np.ndarray
+
+
+def route(data: Dataset, keys: np.ndarray, values: np.ndarray, fmt: Format, n_cells, rng) -> Routing:
+    """Steps 1–5 shared by both builders, in the order of the proof."""
     Xh, row_of = round_inputs(data, keys, fmt)
     n, d = Xh.shape
     first = np.zeros(n, dtype=np.int64)
@@ -716,24 +842,37 @@ def _route(data: Dataset, keys: np.ndarray, values: np.ndarray, fmt: Format, n_c
     C = float(2.0 ** math.ceil(math.log2(max(1.0, float(np.max(np.abs(values_h)))))))
     pts = Points(Xh)
     level1 = plan_cells(pts, fmt, B_target, rng, n_max)
-    chosen, group = plan_leaves(pts, level1, keys_h, fmt, rng, n_max, C)
-    B = level1.n_cells
-    cell_of = level1.cell_of
-    cuts2 = level2_thresholds(pts, chosen, group, cell_of, B, fmt)
-    tables, _ = leaf_values(chosen, group, cell_of, B, values_h, [J for (_, _, J) in cuts2])
-    W1, b1 = _level1_layer(d, level1)
-    W2, b2 = _cell_layer(d, level1, W1.shape[0])
-    W3, b3, n_cut_rows, index = _level2_layer(d, B, chosen, cuts2, tables, classification)
-    W4, b4 = _leaf_layer(cuts2, index, n_cut_rows, W3.shape[0], C)
-    layers = [Dense(W1, b1, relu), Dense(W2, b2, relu), Dense(W3, b3, relu)]
+    chosen, group = plan_leaves(pts, level1, keys_h, fmt, rng, n_max, C, index=data.index[first])
+    cuts2 = level2_thresholds(pts, chosen, group, level1.cell_of, level1.n_cells, fmt)
+    tables, slot_of = leaf_values(chosen, group, level1.cell_of, level1.n_cells, values_h, [J for (_, _, J) in cuts2])
+    return Routing(fmt, pts, row_of, keys_h, values_h, C, n_max, level1, chosen, group, cuts2, tables, slot_of)
+
+
+def routing_layers(r: Routing, classification: bool):
+    """Step 6: layers 1–4 from the routing. Returns the three first layers (``Dense``), layer 4's
+    ``(W, b)`` and the leaf index (direction, slot, output, sign) of every layer-4 unit."""
+    d = r.pts.shape[1]
+    B = r.level1.n_cells
+    W1, b1 = _level1_layer(d, r.level1)
+    W2, b2 = _cell_layer(d, r.level1, W1.shape[0])
+    W3, b3, n_cut_rows, index = _level2_layer(d, B, r.chosen, r.cuts2, r.tables, classification)
+    W4, b4 = _leaf_layer(r.cuts2, index, n_cut_rows, W3.shape[0], r.gain)
+    return [Dense(W1, b1, relu), Dense(W2, b2, relu), Dense(W3, b3, relu)], (W4, b4), index
+
+
+def _route(data: Dataset, keys: np.ndarray, values: np.ndarray, fmt: Format, n_cells, rng, classification: bool):
+    """Steps 1–6 shared by both builders. Returns the layers and facts for ``meta``."""
+    r = route(data, keys, values, fmt, n_cells, rng)
+    layers, (W4, b4), index = routing_layers(r, classification)
+    scales = list(r.level1.kappa) + [float(k) for (kappa, _, _) in r.cuts2 for k in kappa]
     info = {
         "format": fmt.name,
-        "n_cells": int(B),
-        "level1_cuts": int(level1.n_cuts),
-        "level2_directions": len(chosen),
-        "leaf_slots": [int(J) for (_, _, J) in cuts2],
-        "largest_scale": float(max([1.0] + list(level1.kappa) + [float(np.max(k, initial=1.0)) for (k, _, _) in cuts2])),
-        "rounded_points_merged": int(len(row_of) - n),
+        "n_cells": int(r.level1.n_cells),
+        "level1_cuts": int(r.level1.n_cuts),
+        "level2_directions": len(r.chosen),
+        "leaf_slots": [int(J) for (_, _, J) in r.cuts2],
+        "largest_scale": float(max(scales, default=1.0)),
+        "rounded_points_merged": int(len(r.row_of) - r.pts.shape[0]),
     }
     return layers, (W4, b4), index, info
 
@@ -757,7 +896,12 @@ def _check(net: Network, X, y, fmt: Format, rng, method: str, index) -> dict:
             "max_bound": float(np.max(cert.bound)) if len(pts) else 0.0}
 
 
-def _finish(layers, meta, exact: bool) -> Network:
+def _finish(layers, meta, exact: bool, fmt: Format) -> Network:
+    """The network, after checking that every weight is a number of the format (the proof needs it)."""
+    for i, layer in enumerate(layers):
+        for key, a in layer.arrays().items():
+            if not np.all(fmt.representable(a)):  # pragma: no cover - every weight is built from numbers of F
+                raise ConstructionError(f"float_safe: layers[{i}].{key} holds a number outside {fmt.name}; this is a bug")
     net = Network(layers, meta)
     return net.to_exact() if exact else net
 
@@ -772,7 +916,7 @@ def _widths(n: int, dx: int, dy: int, classification: bool, cells=None, n_cells=
         if B <= 1:
             level1_cuts, n_cells = 0, 1
         else:
-            G = 1 if B <= 16 else 2
+            G = 1 if B <= 16 or dx == 1 else 2
             per = max(2, int(round(B ** (1.0 / G))))
             level1_cuts, n_cells = G * (per - 1), per**G
     if leaf_slots is None:
@@ -781,7 +925,7 @@ def _widths(n: int, dx: int, dy: int, classification: bool, cells=None, n_cells=
     vals = J if classification else 2 * J * dy
     widths = [2 * level1_cuts + 2 * dx, n_cells + 2 * dx, 2 * (J - len(leaf_slots)) + vals, vals]
     if classification:
-        widths.append(dy + 2)
+        widths.append(2 * max(dy - 1, 1))
     return tuple(int(w) for w in widths)
 
 
@@ -808,7 +952,7 @@ def classifier_architecture(n: int, dx: int, dy: int = 2, *, cells=None, n_cells
 
 @register(
     "float_safe_classifier",
-    summary="Routing network (this library): exactly one-hot in float32/bfloat16 by design, certified for any summation order; ≈ 2√N gates and ≈ 3·1.3√N cut/leaf units.",
+    summary="Routing network (this library): exactly one-hot in float32/bfloat16 by design, certified for any summation order; ≈ 4√N cell gates, 3J cut/leaf units (J, the most leaves in a cell: ≈ 0.5√N at N = 10⁴) and 2(C − 1) code cuts.",
     task="classification",
     architecture=classifier_architecture,
     reference=_REFERENCE,
@@ -830,17 +974,19 @@ def float_safe_classifier(X, y, *, dtype="float32", classes=None, cells=None, rn
         The format the network is built for: "float32", "bfloat16", "float16" or "float64". Its
         weights are numbers of that format and it is certified in it (any summation order).
     cells : int, optional
-        Level-1 cells to aim for (default about 2√N; 1 for N ≤ 32).
+        Level-1 cells to aim for (default about 4√N; 1 for N ≤ 32).
     rng : None, int or numpy.random.Generator
         Seeds the directions (``None`` means seed 0).
     exact : bool, default False
         Return the same network in exact rational arithmetic (its weights are those of the
-        format; exact evaluation then has error 0).
+        format). Evaluated exactly on the inputs rounded to the format it has error 0 (against
+        ``y`` rounded to the format, for regression); for float32 and float64 on the inputs
+        themselves too, since the cuts' margins cover float32's rounding of the inputs.
     Returns
     -------
     Network
-        Five hidden ReLU layers (cuts, cells, per-cell cuts and values, leaves, decoder) and C
-        outputs. ``meta["certificate"]`` says in which format the builder certified it and on how
+        Five hidden ReLU layers (cuts, cells, per-cell cuts and values, leaves, cuts between the
+        class codes) and C ReLU outputs (one gate per class). ``meta["certificate"]`` says in which format the builder certified it and on how
         many points (all of them when that costs at most a few seconds, else a random sample of
         256: certify the rest with :func:`memorize.certify`).
 
@@ -851,9 +997,15 @@ def float_safe_classifier(X, y, *, dtype="float32", classes=None, cells=None, rn
     row of every point's class when evaluated in the format, for every order of every sum, with
     or without fused multiply-adds and with subnormals kept or flushed. Every hidden unit either
     compares a projection with a threshold in a gap wider than its worst-case rounding, so that
-    its output is exactly 0 on one side and ≥ 2 on the other, or combines exact small integers.
-    Size: about 2√N cell gates plus 3J cut and leaf units, J the largest number of leaves in a
-    cell (≈ 1.3√N), and C + 2 decoder units: Θ(√N + C) hidden units and Θ(N) parameters.
+    its output is exactly 0 on one side and ≥ 2 on the other, or sums terms all but one of which
+    are exactly 0. Assumption beyond distinctness: differently labelled points must lie farther
+    apart, along one of the directions tried, than the worst-case rounding of a projection plus
+    room for a threshold of the format (a few units in the last place; in float32 and float64 no
+    certificate of this error model separates two points one unit apart in their only differing
+    coordinate): closer points are refused with :class:`~memorize.errors.AssumptionError`
+    naming them. Size: about 4√N cell gates plus 3J cut and leaf units, J the largest number of
+    leaves in a cell (≈ 1.3·N/(4√N)), and 2(C − 1) code cuts: Θ(√N + C) hidden units and Θ(N)
+    parameters.
 
     References
     ----------
@@ -873,10 +1025,12 @@ def float_safe_classifier(X, y, *, dtype="float32", classes=None, cells=None, rn
     data: Dataset = prepare(X, y, task="classification", classes=classes)
     gen = as_rng(rng)
     C = data.k
-    codes = data.labels.astype(np.int64)
-    layers, (W4, b4), index, info = _route(data, codes, (codes + 1.0)[:, None], fmt, cells, gen, True)
-    (W5, b5), (W6, b6) = _decode_layers(W4.shape[0], C)
-    layers += [Dense(W4, b4, relu), Dense(W5, b5, relu), Dense(W6, b6, identity)]
+    code_of = class_codes(C, fmt)
+    labels = data.labels.astype(np.int64)
+    layers, (W4, b4), index, info = _route(data, labels, code_of[labels][:, None], fmt, cells, gen, True)
+    theta, kappa = code_cuts(code_of, fmt, W4.shape[0] + 1)
+    (W5, b5), (W6, b6) = _decode_layers(W4.shape[0], theta, kappa, C)
+    layers += [Dense(W4, b4, relu), Dense(W5, b5, relu), Dense(W6, b6, relu)]
     meta = {
         "method": "float_safe_classifier",
         "classes": [c.item() if hasattr(c, "item") else c for c in data.classes],
@@ -884,13 +1038,15 @@ def float_safe_classifier(X, y, *, dtype="float32", classes=None, cells=None, rn
         **info,
     }
     net = Network(layers, meta)
-    check = _check(net, data.X, data.classes[data.labels], fmt, gen, "float_safe_classifier", data.index)
-    return _finish(net.layers, {**meta, "certificate": check}, exact)
+    # one class: a single output, which certify would read as a real target (the label itself)
+    labels = data.Y if C == 1 else data.classes[data.labels]
+    check = _check(net, data.X, labels, fmt, gen, "float_safe_classifier", data.index)
+    return _finish(net.layers, {**meta, "certificate": check}, exact, fmt)
 
 
 @register(
     "float_safe",
-    summary="Routing network (this library): outputs exactly fl(y) in float32/bfloat16 by design, certified for any summation order; ≈ 2√N gates, ≈ 7·1.3√N·d_y cut/value/leaf units.",
+    summary="Routing network (this library): outputs exactly fl(y) in float32/bfloat16 by design, certified for any summation order; ≈ 4√N cell gates and (2 + 4d_y)·J cut/value/leaf units (J, the most leaves in a cell: ≈ 0.5√N at N = 10⁴).",
     task="regression",
     architecture=architecture,
     reference=_REFERENCE,
@@ -910,12 +1066,14 @@ def float_safe(X, y, *, dtype="float32", cells=None, rng=None, exact: bool = Fal
         The format the network is built for: "float32", "bfloat16", "float16" or "float64". Its
         weights are numbers of that format and it is certified in it (any summation order).
     cells : int, optional
-        Level-1 cells to aim for (default about 2√N; 1 for N ≤ 32).
+        Level-1 cells to aim for (default about 4√N; 1 for N ≤ 32).
     rng : None, int or numpy.random.Generator
         Seeds the directions (``None`` means seed 0).
     exact : bool, default False
         Return the same network in exact rational arithmetic (its weights are those of the
-        format; exact evaluation then has error 0).
+        format). Evaluated exactly on the inputs rounded to the format it has error 0 (against
+        ``y`` rounded to the format, for regression); for float32 and float64 on the inputs
+        themselves too, since the cuts' margins cover float32's rounding of the inputs.
     Returns
     -------
     Network
@@ -963,4 +1121,4 @@ def float_safe(X, y, *, dtype="float32", cells=None, rng=None, exact: bool = Fal
     meta = {"method": "float_safe", "n_duplicates_merged": data.n_duplicates, **info}
     net = Network(layers, meta)
     check = _check(net, data.X, Yh, fmt, gen, "float_safe", data.index)
-    return _finish(net.layers, {**meta, "certificate": check}, exact)
+    return _finish(net.layers, {**meta, "certificate": check}, exact, fmt)

@@ -187,6 +187,9 @@ def neighbour_distances(ar: Arithmetic, X: np.ndarray, index) -> tuple[np.ndarra
     scale = np.max(np.einsum("ij,ij->i", Xc, Xc)) + 1.0
     blind = np.nonzero(rho2_float <= 1e3 * U64 * scale)[0]
     if blind.size and not ar.exact:
+        if not np.isfinite(scale):
+            raise AssumptionError(f"X: squared distances overflow float64 (coordinates up to "
+                                  f"{float(np.max(np.abs(X))):.3g}); rescale X (e.g. X / np.max(np.abs(X)))")
         pairs = [(int(index[i]), int(index[nn[i]])) for i in blind]
         raise AssumptionError(
             f"X: points {format_indices(pairs)} are too close to tell apart in float64 "

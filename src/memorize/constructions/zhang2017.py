@@ -14,7 +14,7 @@ import numpy as np
 from .._arith import Arithmetic, arithmetic
 from .._linalg import EPS64, U64
 from ..data import Dataset, as_rng, prepare
-from ..errors import ArgumentError, AssumptionError
+from ..errors import ArgumentError, AssumptionError, LabelError
 from ..network import Dense, Network
 from ..activations import relu
 from ..precision import Format
@@ -197,6 +197,12 @@ def check_on_line(ar: Arithmetic, z, b, alpha, Y, index) -> float | None:
     is about 2⁻⁵³·M), or None when exact.
     """
     n = len(z)
+    if not ar.exact and not np.isfinite(alpha).all():
+        raise LabelError(
+            f"y: the output weights overflow float64 (labels up to {float(np.max(np.abs(Y))):.3g} over projected "
+            f"gaps down to {float(np.min(np.diff(z))) if n > 1 else 0.0:.3g}); rescale y (e.g. y / max|y|) or "
+            "pass exact=True"
+        )
     S = np.cumsum(alpha, axis=0)
     T = np.cumsum(alpha * b[:, None], axis=0)
     f = z[:, None] * S - T

@@ -166,7 +166,8 @@ def refit_positions(win: _core.Windows, S, W1, b1, act: Activation, X, order, fi
     # real points are laid out in sorted order window after window
     win_of_row = np.empty(n, dtype=np.int64)
     win_of_row[order] = win_of_sorted
-    phi = _layer1_values(W1, b1, act, X, rows, win_of_row, final_widths[0], fmt)
+    mirror = {0: mirror_mask(W1.shape[0])}
+    phi = layer_values([Dense(W1, b1, hardtanh)], act, X, rows, {0: win_of_row}, final_widths, mirror, fmt)[0]
     s_sorted = (phi[order] + 1.0) / 2.0
     S = S.copy()
     S[win.real] = s_sorted[win.src[win.real]]
@@ -222,33 +223,50 @@ def _core_info(ar: Arithmetic, u, n: int, win: _core.Windows, fits, score, eta, 
     }
 
 
-def _layer1_values(W1, b1, act: Activation, X, rows: int, win_of_row: np.ndarray, width: int,
-                   fmt: Format | None = None) -> np.ndarray:
-    """φ of each point's own window, as the float64 network in activation ``act`` computes it.
+def layer_values(layers_ht, act: Activation, X, rows: int, units: dict, final_widths,
+                 mirror: dict | None = None, fmt: Format | None = None) -> dict:
+    """Hard-tanh values of chosen units, as the float64 network in activation ``act`` computes them.
 
-    The arrays are built exactly as the final network's first layer (same rewrite), so the
-    values match the network's forward pass bit for bit (same chunking as ``verify``).
+    ``units`` maps a layer index i (0-based, into ``layers_ht``) to ``unit_of_row``: the unit of
+    layer i to read at every row (−1: none, NaN returned). The layers are rewritten (with
+    ``mirror``, as :func:`finish` does), padded to ``final_widths`` and evaluated in chunks of
+    ``rows`` rows, exactly as the final network's first ``len(layers_ht)`` layers are by its
+    forward pass, so the values match it bit for bit (with ``fmt``, the layers' weights are
+    first rounded to the format, as the network the user runs holds them). Returns ``{i: values}``.
     """
-    n_out = W1.shape[0]
-    ht = Network([Dense(W1, b1, hardtanh), Dense(np.zeros((1, n_out)), np.zeros(1))])
-    sign = np.where(mirror_mask(n_out), -1.0, 1.0)
+    depth = len(layers_ht)
+    n_out = layers_ht[-1].weight.shape[0]
+    ht = Network(list(layers_ht) + [Dense(np.zeros((1, n_out)), np.zeros(1))])
+    mirror = dict(mirror or {})
     if act.name != "hardtanh":
-        ht = hardtanh_to_relu(ht, act, mirror={0: mirror_mask(n_out)})
+        ht = hardtanh_to_relu(ht, act, mirror=mirror)
         sp, sm = float(act.slopes[0]), float(act.slopes[1])
-    layer = ht.layers[0]
-    layer = Dense(pad(layer.weight, width, layer.weight.shape[1]), padv(layer.bias, width), layer.activation)
-    if fmt is not None:  # the layer the user runs: its weights rounded to the format
-        layer = Dense(fmt.round(layer.weight), fmt.round(layer.bias), layer.activation)
-    out = np.empty(X.shape[0])
+    layers, cols = [], None
+    for i, layer in enumerate(ht.layers[:depth]):
+        W = layer.weight
+        cols = W.shape[1] if cols is None else cols
+        W, b = pad(W, final_widths[i], cols), padv(layer.bias, final_widths[i])
+        if fmt is not None:  # the layer the user runs: its weights rounded to the format
+            W, b = fmt.round(W), fmt.round(b)
+        layers.append(Dense(W, b, layer.activation))
+        cols = final_widths[i]
+    out = {i: np.full(X.shape[0], np.nan) for i in units}
     for start in range(0, X.shape[0], rows):
         sl = slice(start, min(start + rows, X.shape[0]))
-        h = layer.forward(X[sl])
-        j = win_of_row[sl]
-        r = np.arange(h.shape[0])
-        if act.name == "hardtanh":
-            out[sl] = h[r, j]
-        else:
-            out[sl] = sign[j] * ((h[r, 2 * j] - h[r, 2 * j + 1] - (sp + sm)) / (sp - sm))
+        h = X[sl]
+        for i, layer in enumerate(layers):
+            h = layer.forward(h)
+            if i not in units:
+                continue
+            j = units[i][sl]
+            r = np.nonzero(j >= 0)[0]
+            j = j[r]
+            if act.name == "hardtanh":
+                out[i][start + r] = h[r, j]
+            else:
+                n_i = layers_ht[i].weight.shape[0]
+                sign = np.where(mirror.get(i, np.zeros(n_i, dtype=bool)), -1.0, 1.0)
+                out[i][start + r] = sign[j] * ((h[r, 2 * j] - h[r, 2 * j + 1] - (sp + sm)) / (sp - sm))
     return out
 
 
@@ -282,11 +300,16 @@ def padv(b, n: int):
     return out
 
 
-def finish(layers_ht, act: Activation, widths, meta, mirror_first: bool = True) -> Network:
-    """Hard-tanh layers -> network in ``act`` with exactly the hidden ``widths`` (zero units)."""
+def finish(layers_ht, act: Activation, widths, meta, mirror_first: bool = True, mirror: dict | None = None) -> Network:
+    """Hard-tanh layers -> network in ``act`` with exactly the hidden ``widths`` (zero units).
+
+    The ReLU rewrite mirrors the units ``mirror`` marks ({layer index: mask}); by default the
+    left half of layer 1 (``mirror_first``, see :func:`mirror_mask`).
+    """
     net = Network(layers_ht, meta)
     if act.name != "hardtanh":
-        mirror = {0: mirror_mask(layers_ht[0].weight.shape[0])} if mirror_first else None
+        if mirror is None and mirror_first:
+            mirror = {0: mirror_mask(layers_ht[0].weight.shape[0])}
         net = hardtanh_to_relu(net, act, mirror=mirror)
         meta = dict(net.meta)
         meta.pop("rewritten", None)

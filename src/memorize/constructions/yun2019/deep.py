@@ -5,69 +5,33 @@ A hard-tanh network memorizes N points if disjoint pairs of adjacent layers (l_j
 (ReLU-like networks: twice the widths). Construction (``_deep.py``): one projection t, carried
 from layer to layer by a *t-carrier* unit; the sorted points are cut into one chunk per pair;
 pair j is a Theorem 3.1 core fitted to its chunk; *accumulator* units add up the pairs' outputs.
+Default widths: one pair per 5000 points (at least three), each the smallest for its chunk.
 """
 
 from __future__ import annotations
 
-from ...activations import Activation
 from ...data import as_rng
-from ...errors import ArgumentError, ArgumentTypeError, CapacityError
 from ...network import Network
 from ...registry import Architecture, register
-from ...verify import check_self
 from . import _build, _deep
-from ._options import REF, check_activation, check_widths, factor, num_params, regression_inputs
+from ._options import REF, check_activation, n_trials_of, num_params, regression_inputs
 
 __all__ = ["yun2019_deep", "deep_architecture"]
 
 
-def _deep_plan(n: int, dy: int, act: Activation, widths, pairs):
-    if widths is None:
-        raise ArgumentError("widths: yun2019_deep needs the list of hidden widths (d_1, ..., d_{L-1})")
-    try:
-        w = tuple(widths)
-    except TypeError:
-        raise ArgumentTypeError(f"widths: expected a sequence of hidden widths, got {widths!r}") from None
-    if len(w) < 2:
-        raise ArgumentError(f"widths: Proposition 3.4 needs at least two hidden layers, got {w}")
-    w = check_widths(w, len(w))
-    f = factor(act)
-    D = [x // f for x in w]
-    unit = "" if f == 1 else " (ReLU-like: applied to ⌊d_l/2⌋)"
-    cond = (
-        "4 Σ_j ⌊(d_{l_j} − r_j)/2⌋⌊(d_{l_j+1} − r_j)/(2 d_y)⌋ ≥ N with r_j = d_y·1{j>1} + 1{j<m}, "
-        "disjoint pairs l_j + 1 < l_{j+1} ≤ L − 2, widths ≥ d_y + 1 between pairs and ≥ d_y after the last"
-        + unit
-    )
-    if pairs is None:
-        cap, starts = _deep.best_starts(D, dy)
-        if starts is None:
-            raise CapacityError(f"widths: no choice of layer pairs meets Proposition 3.4's conditions for {w}: {cond}")
-    else:
-        starts = [int(p) for p in pairs]
-        why = _deep.valid_starts(D, starts, dy)
-        if why is not None:
-            raise CapacityError(f"pairs: {why}; Proposition 3.4 needs {cond}")
-        cap = _deep.pair_capacity(D, starts, dy)
-    if cap < n:
-        raise CapacityError(
-            f"widths: {act!r} widths {w} with pairs starting at layers {starts} hold at most {max(cap, 0)} points "
-            f"< N = {n}; Proposition 3.4 needs {cond}"
-        )
-    return w, D, starts, cap
-
-
-def deep_architecture(n: int, dx: int, dy: int = 1, *, widths=None, activation="relu", pairs=None, **_options) -> Architecture:
-    """The network :func:`yun2019_deep` builds: exactly the given hidden widths (checked).
+def deep_architecture(n: int, dx: int, dy: int = 1, *, widths=None, depth=None, activation="relu", pairs=None,
+                      **_options) -> Architecture:
+    """The network :func:`yun2019_deep` builds: the given hidden widths (checked) or the default ones.
 
     Examples
     --------
-    >>> arch = deep_architecture(150, 3, 1, widths=[24] * 5)
-    >>> arch.widths, arch.notes
-    ((24, 24, 24, 24, 24), 'Proposition 3.4: pairs at layers [1, 3], capacity 200')
+    >>> deep_architecture(150, 3, 1, widths=[24] * 5).notes
+    'Proposition 3.4: pairs at layers [1, 3], capacity 200'
+    >>> deep_architecture(10**5, 32).widths[:4], deep_architecture(10**5, 32).depth
+    ((146, 142, 148, 144), 40)
     """
     act = check_activation(activation)
-    w, D, starts, cap = _deep_plan(n, dy, act, widths, pairs)
+    w, _, starts, cap = _deep.plan(n, dy, act, widths, pairs, depth)
     return Architecture(
         "yun2019_deep", dx, tuple(w), dy, num_params([dx, *w, dy]), activation=act.name,
         notes=f"Proposition 3.4: pairs at layers {starts}, capacity {cap}",
@@ -76,13 +40,12 @@ def deep_architecture(n: int, dx: int, dy: int = 1, *, widths=None, activation="
 
 @register(
     "yun2019_deep",
-    summary="Yun et al. 2019, Prop 3.4: deep/narrow networks, pairs of layers with carriers, 4Σ⌊(d_l−r)/2⌋⌊(d_{l+1}−r)/(2d_y)⌋ ≥ N (×2 for ReLU).",
+    summary="Yun et al. 2019, Prop 3.4: deep/narrow networks, pairs of layers with carriers, 4Σ⌊(d_l−r)/2⌋⌊(d_{l+1}−r)/(2d_y)⌋ ≥ N (×2 for ReLU); default one pair per 5000 points.",
     task="regression",
     architecture=deep_architecture,
     reference=REF,
     aliases=("yun2019_prop34",),
-    demo_max_n=400,
-    demo_options={"widths": (4, 36, 36, 6, 36, 36), "rescale": True},
+    demo_options={"rescale": True},
     assumptions=("distinct points", "labels in [-1, 1]"),
 )
 def yun2019_deep(
@@ -90,17 +53,21 @@ def yun2019_deep(
     y,
     *,
     widths=None,
+    depth: int | None = None,
     pairs=None,
     activation="relu",
     rescale: bool = False,
     strategy: str = "auto",
     n_directions: int | None = None,
+    n_trials: int | None = None,
+    refit: bool = True,
     eta: float = 0.9,
     mu: float = 0.25,
     rng=None,
     exact: bool = False,
+    dtype="float64",
 ) -> Network:
-    """Build a deep and/or narrow network that memorizes ``(X, y)`` (Proposition 3.4).
+    """Build a deep and narrow network that memorizes ``(X, y)`` (Proposition 3.4).
 
     Parameters
     ----------
@@ -108,20 +75,37 @@ def yun2019_deep(
         Distinct points.
     y : array_like, shape (N,) or (N, d_y)
         Labels in [−1, 1] (larger ones only with ``rescale=True``).
-    widths : sequence of int
-        Hidden widths d_1, ..., d_{L−1} (required); the network has exactly these widths.
+    widths : sequence of int, optional
+        Hidden widths d_1, ..., d_{L−1}; the network has exactly these widths (checked against
+        the proposition). Default: ``depth`` layers in pairs (1, 2), (3, 4), ..., each pair the
+        smallest that holds ⌈N/m⌉ points (m = ⌊depth/2⌋ pairs) beside its carriers.
+    depth : int, optional
+        Hidden layers of the default widths (≥ 2). Default 2·max(3, ⌈N/5000⌉): one pair per
+        5000 points keeps the float64 error of every pair far below 1e-6 (N = 10⁵: 40 layers of
+        about 146 ReLUs).
     pairs : sequence of int, optional
-        1-based indices l_1 < ... < l_m of the first layers of the fitting pairs. Default: the
-        choice with the largest capacity (exhaustive search up to 20 hidden layers).
+        With ``widths``: the 1-based first layers l_1 < ... < l_m of the fitting pairs. Default:
+        the choice with the largest capacity (exhaustive search up to 20 hidden layers).
     activation : "relu", "hardtanh" or Activation, default "relu"
         ReLU-like networks use the hard-tanh construction on ⌊d_l/2⌋ and double every unit.
+    n_trials : int, optional
+        Directions whose pairs are fitted to compare their predicted float64 errors (default:
+        all ``n_directions``, 16); the worst pair of the chosen one has the smallest prediction.
+    refit : bool, default True
+        Fit every pair's second layer to the positions its first layer computes in float64.
     rescale, strategy, n_directions, eta, mu, rng, exact
         As in :func:`yun2019_two_hidden`.
+    dtype : str, NumPy or torch dtype, default "float64"
+        The format the network is meant to run in. Another format than float64 returns the
+        network with its weights rounded to it, certified on every point by
+        :func:`memorize.certify` (``meta["certificate"]``), or raises
+        :class:`~memorize.errors.ConstructionError` naming the float-safe builders.
 
     Returns
     -------
     Network
-        ``meta`` records the pairs, the chunk sizes and the carrier scale κ.
+        ``meta`` records the pairs, the chunk sizes, the carrier scale κ and the predicted
+        float64 error.
 
     Notes
     -----
@@ -134,7 +118,9 @@ def yun2019_deep(
     chunk, reading the projection through a *t-carrier* unit (σ_H in its linear range) and
     adding its output, scaled by κ, into d_y *accumulator* units; outside its chunk a pair
     outputs exactly −V, so the output layer returns acc/κ + (m − 1)V. The steps are the
-    functions called by ``_deep.build_deep_ht``, in order.
+    functions called by ``_deep.build_deep_ht``, in order. The builder evaluates the float64
+    network on the data and raises :class:`~memorize.errors.ConstructionError` if it misses a
+    point by more than 1e-6·max(1, max|y|).
 
     References
     ----------
@@ -146,19 +132,24 @@ def yun2019_deep(
     >>> import numpy as np, memorize
     >>> rng = np.random.default_rng(0)
     >>> X, y = rng.standard_normal((150, 3)), rng.uniform(-1, 1, 150)
-    >>> net = memorize.build("yun2019_deep", X, y, widths=[24, 24, 24, 24, 24])
+    >>> net = memorize.build("yun2019_deep", X, y)
     >>> net.widths
-    (24, 24, 24, 24, 24)
+    (18, 18, 20, 20, 18, 18)
     >>> memorize.verify(net, X, y).ok
     True
+    >>> memorize.build("yun2019_deep", X, y, widths=[24, 24, 24, 24, 24]).widths
+    (24, 24, 24, 24, 24)
     """
+    fmt = _deep.check_format(dtype, exact)
     inp = regression_inputs(X, y, activation=activation, exact=exact, mu=mu, eta=eta, strategy=strategy,
                             n_directions=n_directions, rescale=rescale, theorem="Proposition 3.4")
     act, data, ar, ymax = inp.act, inp.data, inp.ar, inp.ymax
-    w, D, starts, cap = _deep_plan(data.X.shape[0], data.k, act, widths, pairs)
-    layers, info = _deep.build_deep_ht(
+    n = data.X.shape[0]
+    w, D, starts, cap = _deep.plan(n, data.k, act, widths, pairs, depth)
+    layers, mirror, info = _deep.build_deep_ht(
         ar, data.X, data.Y, D, starts, V=inp.V, mu=inp.mu, eta=eta, strategy=strategy, rng=as_rng(rng),
-        n_dir=inp.n_dir, method="yun2019_deep",
+        n_dir=inp.n_dir, method="yun2019_deep", target=_deep.FloatTarget(act, tuple(w), data.k), refit=refit,
+        n_trials=n_trials_of(n_trials, n, inp.n_dir),
     )
     meta = {
         "method": "yun2019_deep",
@@ -169,7 +160,7 @@ def yun2019_deep(
         "rescaled": bool(rescale and ymax > 1),
         **info,
     }
-    net = _build.finish(layers, act, w, meta, mirror_first=False)
+    net = _build.finish(layers, act, w, meta, mirror=mirror)
     # self-check: an exact network is evaluated exactly (small N); a float one in float64
-    check_self(net(data.X), ar.array(data.Y), ar.tol(1e-6 * max(1.0, ymax)), method="yun2019_deep", index=data.index)
-    return net
+    _deep.check_outputs(ar, net(data.X), ar.array(data.Y), ar.tol(1e-6 * max(1.0, ymax)), info, "yun2019_deep", data.index)
+    return _deep.certified_in(net, data.X, data.Y, fmt, "yun2019_deep", data.index)

@@ -262,7 +262,7 @@ def yun2019_one_hidden(
         "extra_units": per * G - theorem_units,
         "paper_bound": per * (n / d + k),
         "classes": np.asarray(data.classes).tolist(),
-        "max_gain": float(max(M)) if G else None,
+        **ar.summary(max_gain=max(M) if G else None),
         "n_duplicates_merged": data.n_duplicates,
         **{f"slabs_{key}": v for key, v in slabs.summary().items()},
     }

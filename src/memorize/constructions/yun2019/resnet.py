@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ... import _exact
 from ..._arith import Arithmetic, arithmetic
 from ...activations import Activation, get_activation, identity
 from ...data import Dataset, as_rng, format_indices, prepare
@@ -139,8 +140,8 @@ class Tally:
 
     def add_bump(self, block: int, rows, cls: int, margin, straddling: bool = False) -> None:
         self.bumps.append((block, np.asarray(rows), cls, straddling))
-        if np.isfinite(float(margin)):
-            self.margins.append(float(margin))
+        if _exact.is_finite(margin):
+            self.margins.append(margin)
         self.straddling += int(straddling)
 
 
@@ -254,8 +255,15 @@ def fit_slabs(ar: Arithmetic, H: np.ndarray, groups, s: Setting, block: int, tal
     for part, cols in ((small, s.robust_cols), (big, None)):
         if not part:
             continue
-        sl = build_slabs(H if cols is None else H[:, cols], part, rng=s.rng, exact=ar.exact, labels=s.labels,
-                         max_size=s.d, allow_dependent=True, fmt=s.fmt, format_factor=_FORMAT_FACTOR)
+        try:
+            sl = build_slabs(H if cols is None else H[:, cols], part, rng=s.rng, exact=ar.exact, labels=s.labels,
+                             max_size=s.d, allow_dependent=True, fmt=s.fmt, format_factor=_FORMAT_FACTOR)
+        except AssumptionError:
+            if cols is None:
+                raise
+            cols = None  # points that tie on the noise-free coordinates: every coordinate (order-sensitive)
+            sl = build_slabs(H, part, rng=s.rng, exact=ar.exact, labels=s.labels, max_size=s.d, allow_dependent=True,
+                             fmt=s.fmt, format_factor=_FORMAT_FACTOR)
         tally.shrunk_groups += sl.shrunk_groups
         tally.normal_retries += sl.normal_retries
         for j in range(sl.n_groups):
@@ -270,7 +278,7 @@ def bump_gain(ar: Arithmetic, margin, fmt: Format | None = None):
     """The gain ``M = 4/δ`` of a bump whose slab has margin δ (any gain when δ = ∞: the group
     holds every point). For a target format the power of two ≥ 4/δ, so that M·a is a number of
     the format when the normal a is."""
-    if not np.isfinite(float(margin)):
+    if not _exact.is_finite(margin):
         return 1
     return ar.div(4, margin) if fmt is None else float(2.0 ** np.ceil(np.log2(4.0 / float(margin))))
 
@@ -289,8 +297,11 @@ def straddling_slab(ar: Arithmetic, H: np.ndarray, rows, moved: set, s: Setting)
         keep = s.robust_cols  # also immune to the ReLU rounding noise (see noise_free_columns)
     if keep.size < rows.size:
         return None
-    sl = build_slabs(H[:, keep], [rows], rng=s.rng, exact=ar.exact, labels=s.labels, max_size=s.d,
-                     allow_dependent=True, fmt=s.fmt, format_factor=_FORMAT_FACTOR)
+    try:
+        sl = build_slabs(H[:, keep], [rows], rng=s.rng, exact=ar.exact, labels=s.labels, max_size=s.d,
+                         allow_dependent=True, fmt=s.fmt, format_factor=_FORMAT_FACTOR)
+    except AssumptionError:
+        return None  # a point ties with another on these coordinates: the unit stays idle
     if sl.n_groups != 1 or len(sl.groups[0]) != rows.size:
         return None
     return _embed(ar, s.d, keep, sl.normals[0]), sl.offsets[0], sl.margins[0]
@@ -433,7 +444,7 @@ def class_thresholds(ar: Arithmetic, H: np.ndarray, data: Dataset):
 
     Claim: ``gap_c > 15·spread_c`` on the final stream, so ``t_c = α_c(h_c − lo_c) + 21/4`` lies
     in [5.25, 5.75] on class c and is ≤ −2.25 at every other point. A class that fails raises
-    :class:`AssumptionError` naming its points. Returns α, lo and the gaps (floats, for ``meta``).
+    :class:`AssumptionError` naming its points. Returns α, lo and the gaps (for ``meta``).
     """
     dy = len(data.classes)
     mask = data.Y.astype(bool)
@@ -446,11 +457,11 @@ def class_thresholds(ar: Arithmetic, H: np.ndarray, data: Dataset):
         if not gap > 0 or (hi_c - lo_c) * 15 > gap:
             bad = data.index[np.nonzero(mask[:, c])[0]]
             raise AssumptionError(
-                f"X: class {data.classes[c].item()!r} was not separated on its coordinate (gap {float(gap):.3g}, "
-                f"spread {float(hi_c - lo_c):.3g}); points {format_indices(bad)} — the data are too close to tell apart "
+                f"X: class {data.classes[c].item()!r} was not separated on its coordinate (gap {float(ar.to_float(gap)):.3g}, "
+                f"spread {float(ar.to_float(hi_c - lo_c)):.3g}); points {format_indices(bad)} — the data are too close to tell apart "
                 "in float64; pass exact=True"
             )
-        gaps.append(float(gap))
+        gaps.append(gap)
         alpha[c] = ar.div(ar.const(15, 2), gap)
         lo[c] = lo_c
     return alpha, lo, gaps
@@ -643,8 +654,8 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         "idle_units": total_blocks - 2 * u * len(tally.bumps),
         "block_widths": list(block_ws),
         "push_length": D,
-        "min_margin": min(tally.margins) if tally.margins else None,
-        "min_class_gap": min(gaps) if gaps else None,
+        **ar.summary(min_margin=min(tally.margins) if tally.margins else None),
+        **ar.summary(min_class_gap=min(gaps) if gaps else None),
         "shrunk_groups": tally.shrunk_groups,
         "normal_retries": tally.normal_retries,
         "straddling_bumps": tally.straddling,
