@@ -235,6 +235,9 @@ class _Layer:
         self.t_coef = dt(u_out * (1 + u_out) * safety)
         self.tiny_out = dt(fmt.tiny * safety) if u_out else dt(0)
         self.lim = min(fmt.max, acc.max)
+        self.acc_eighth = acc.max / 8
+        self.abs_b = np.abs(b).astype(dt)
+        self.b_max = float(np.max(np.abs(b), initial=0.0))
         # e ≥ c1(A + |b|) ≥ c1|z|/2, e ≥ B and e ≥ u_out|z|: when max e is below this, no partial
         # sum of any order overflows and |z| + e stays below the largest finite number
         self.elim = c1 * acc.max / 4 if np.isfinite(c1) else 0.0
@@ -273,11 +276,19 @@ def _linear_bound(h, E, L: _Layer, *, exact_inputs: bool):
         n += L.nzb_c
     e = ah @ L.absW_T  # A = |W||h|
     del ah, live
+    # no partial sum of any order can overflow when A + |b| and B each stay below max/8
+    # (every partial sum is at most (1 + γ)(A + |b| + |W|E)); tested per entry only when the
+    # layer's largest values come near
+    acc_ok = None
+    if not (float(e.max(initial=0.0)) + L.b_max <= L.acc_eighth):
+        acc_ok = e + L.abs_b <= L.acc_eighth
     e += L.v
     e *= n  # c·n·(A + |b| + c0/c1)
     B = None
     if not exact_inputs:
         B = E @ L.absW_B_T  # (1 + γ)|W|E
+        if not (float(B.max(initial=0.0)) <= L.acc_eighth):
+            acc_ok = (B <= L.acc_eighth) if acc_ok is None else acc_ok & (B <= L.acc_eighth)
         e += B
     if L.u_out:  # one more rounding: the accumulated result to the format
         t = np.abs(z, dtype=dt)
@@ -287,7 +298,9 @@ def _linear_bound(h, E, L: _Layer, *, exact_inputs: bool):
         e += L.tiny_out
     if not (float(e.max(initial=0.0)) <= L.e_fast):
         with np.errstate(invalid="ignore"):
-            ok = (np.abs(z) + e <= L.lim) & (e <= L.elim)
+            ok = np.abs(z) + e <= L.lim
+        if acc_ok is not None:
+            ok &= acc_ok
         e = np.where(ok, e, dt(np.inf))
     _single_terms(z, e, n, B, E, L)
     if L.int_rows.size:
