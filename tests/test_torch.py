@@ -188,3 +188,26 @@ def test_bad_arguments():
         net.to_torch(dtype=torch.int64)
     with pytest.raises(ArgumentTypeError, match="module"):
         memorize.from_torch("not a module")
+
+
+# -- export to a smaller format ------------------------------------------------------------------
+@pytest.mark.parametrize("tdtype, name", [(torch.float32, "float32"), (torch.bfloat16, "bfloat16"), (torch.float16, "float16")])
+def test_export_rounds_like_torch_and_keeps_a_matching_certificate_only(tdtype, name):
+    from memorize.precision import FORMATS
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 32)), rng.choice([-1.0, 1.0], 40)
+    net = memorize.build("baum1988", X, y, dtype="bfloat16")
+    model = net.to_torch(dtype=tdtype)
+    W = net.layers[0].weight * 3.3  # a float64 array that is not bfloat16 already
+    ours = model[0].weight.detach().to(torch.float64).numpy()
+    assert np.array_equal(ours, FORMATS[name].round(net.layers[0].weight))
+    theirs = torch.from_numpy(W).to(tdtype).to(torch.float64).numpy()
+    assert np.array_equal(theirs, FORMATS[name].round(W))  # Format.round is torch's conversion
+    assert ("certificate" in model.memorize_meta) == (name == "bfloat16")
+    if name == "bfloat16":
+        with torch.no_grad():
+            out = model(torch.from_numpy(X).to(tdtype)).to(torch.float64).numpy()[:, 0]
+        assert np.array_equal(out, y)  # the certificate's claim, on PyTorch's own evaluation
+    back = memorize.from_torch(model)
+    assert ("certificate" in back.meta) == (name == "bfloat16")

@@ -166,6 +166,8 @@ def cmd_build(args) -> int:
         raise ArgumentTypeError(f"--option {exc}") from None
     t0 = time.perf_counter()
     with _progress.Spinner(f"building {args.method} on {len(X):,} points", force=_force(args)):
+        if args.dtype is not None:
+            opts["dtype"] = args.dtype
         net = registry.build(args.method, X, y, rng=args.seed, exact=args.exact, **opts)
     secs = time.perf_counter() - t0
     net.save(args.output)
@@ -230,6 +232,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="a builder option (repeatable); VALUE is a Python literal (3, 0.5, [24, 24], 'relu', True) "
                         "or else a plain string")
+    b.add_argument("--dtype", default=None, metavar="FORMAT",
+                   help="build for this format (float32, bfloat16, ...) and certify the network in it")
     b.set_defaults(func=cmd_build)
     v = sub.add_parser("verify", help="verify NET.npz on DATA.npz")
     v.add_argument("network", metavar="NET", help="a network file written by 'memorize build' or Network.save")
@@ -278,7 +282,7 @@ def cmd_plan(args) -> int:
     gp = {"yes": True, "no": False, "unknown": None}[args.general_position]
     result = plan(
         args.n, args.dx, args.dy, task=args.task, delta=args.delta, general_position=gp, rank=args.rank,
-        methods=args.method or None, options=opts,
+        methods=args.method or None, options=opts, dtype=args.dtype,
     )
     print(result)
     return 0
@@ -299,6 +303,9 @@ def _add_plan_parser(sub) -> None:
     q.add_argument("--method", action="append", help="restrict to this method (repeatable)")
     q.add_argument("--option", action="append", metavar="METHOD:KEY=VALUE",
                    help="an architecture option (repeatable); VALUE is a Python literal or else a plain string")
+    q.add_argument("--dtype", default=None, metavar="FORMAT",
+                   help="say for each construction whether its network is certified in this format at N "
+                        "(float32, bfloat16, float16, float64)")
     q.set_defaults(func=cmd_plan)
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "AssumptionError",
     "CapacityError",
     "ConstructionError",
+    "PrecisionError",
     "FileFormatError",
     "ArgumentError",
     "ArgumentTypeError",
@@ -75,7 +76,21 @@ class CapacityError(MemorizeError, ValueError):
 
 
 class ConstructionError(MemorizeError, RuntimeError):
-    """A builder's self-check found a point its network misses (a bug: please report it)."""
+    """A builder's self-check found a point its network misses (a bug: please report it).
+
+    Its subclass :class:`PrecisionError` is not a bug: a known limit of a construction in a
+    number format.
+    """
+
+
+class PrecisionError(ConstructionError):
+    """The network a builder can construct does not memorize the data in the requested format.
+
+    Raised by a builder given ``dtype=`` when the certificate (:func:`memorize.certify`) fails
+    in that format, or when the construction cannot exist in it (exact big-integer weights).
+    The message says how many points fail, the largest N the builder handles in the format,
+    and names ``float_safe`` / ``float_safe_classifier``, which memorize in it by design.
+    """
 
 
 class FileFormatError(MemorizeError, ValueError):

@@ -13,8 +13,9 @@ from . import registry
 from ._checks import check_delta, check_int
 from .bounds import LowerBound, PaperSize, accepts, lower_bounds, min_weight_bits, paper_size
 from .errors import ArgumentError, MemorizeError
+from .precision import as_format
 
-__all__ = ["PlanRow", "Plan", "plan"]
+__all__ = ["PlanRow", "Plan", "plan", "format_status"]
 
 @dataclass(frozen=True)
 class PlanRow:
@@ -42,6 +43,14 @@ class PlanRow:
     paper : PaperSize or None
         The size the theorem *states* as sufficient, in the paper's terms
         (:func:`memorize.bounds.paper_size`); the builder may use fewer units.
+    certified_safe : bool or None
+        With ``plan(..., dtype=...)``: whether the builder's network is certified in that format
+        at this N — True by design (``float_safe*``) or at or below its measured limit, False
+        above it or for exact-only constructions, None when not known (not measured, or N
+        beyond the largest N measured without a failure). None without ``dtype``.
+    precision : str
+        The reason, e.g. ``"by design"``, ``"yes (limit 8,192)"``, ``"no (limit 64)"``,
+        ``"exact arithmetic only"``, ``"not measured"``; empty without ``dtype``.
     """
 
     method: str
@@ -60,6 +69,8 @@ class PlanRow:
     reference: str = ""
     notes: str = ""
     paper: PaperSize | None = None
+    certified_safe: bool | None = None
+    precision: str = ""
 
 
 def _fmt_widths(ws) -> str:
@@ -86,19 +97,23 @@ class Plan(list):
     delta : float or None
     rank : str
         "hidden" or "params".
+    dtype : str or None
+        The format asked about (its name), or None.
     lower_bounds : list of LowerBound
     skipped : list of (method, reason)
         Registered constructions that do not apply, and why.
     """
 
-    def __init__(self, rows, *, n, dx, dy, task, delta, rank, lower, skipped):
+    def __init__(self, rows, *, n, dx, dy, task, delta, rank, lower, skipped, dtype=None):
         super().__init__(rows)
         self.n, self.dx, self.dy, self.task, self.delta, self.rank = n, dx, dy, task, delta, rank
+        self.dtype = dtype
         self.lower_bounds: list[LowerBound] = list(lower)
         self.skipped: list[tuple] = list(skipped)
 
     def table(self) -> list[tuple]:
-        """Rows of strings: method, widths, hidden, paper's count, params, weight bits, assumptions."""
+        """Rows of strings: method, widths, hidden, paper's count, params, weight bits, assumptions
+        (and, with ``dtype``, whether the network is certified in that format at this N)."""
         out = []
         for r in self:
             bits = "-" if r.max_weight_bits is None else str(r.max_weight_bits)
@@ -106,17 +121,19 @@ class Plan(list):
             paper = "-" if r.paper is None else (
                 f"{r.paper.num_hidden:,}" if len(r.paper.widths) == 1 or r.residual
                 else f"{_fmt_widths(r.paper.widths)} = {r.paper.num_hidden:,}")
-            out.append(
-                (r.method, kind + _fmt_widths(r.widths), f"{r.num_hidden:,}", paper, f"{r.num_params:,}", bits,
-                 ", ".join(r.assumptions) or "-")
-            )
+            row = (r.method, kind + _fmt_widths(r.widths), f"{r.num_hidden:,}", paper, f"{r.num_params:,}", bits,
+                   ", ".join(r.assumptions) or "-")
+            out.append(row if self.dtype is None else row[:6] + (r.precision,) + row[6:])
         return out
 
     def __str__(self) -> str:
         head = (f"memorize plan: N = {self.n:,}, d_x = {self.dx:,}, d_y = {self.dy:,}, task = {self.task}"
                 + (f", δ = {self.delta:g}" if self.delta is not None else "")
+                + (f", format {self.dtype}" if self.dtype is not None else "")
                 + f"; ranked by {'hidden units' if self.rank == 'hidden' else 'parameters'}")
         header = ("method", "hidden widths", "hidden", "paper's count", "params", "weight bits", "assumptions")
+        if self.dtype is not None:
+            header = header[:6] + (f"certified in {self.dtype}",) + header[6:]
         rows = self.table()
         cols = list(zip(*([header] + rows))) if rows else [[h] for h in header]
         w = [max(len(c) for c in col) for col in cols]
@@ -129,6 +146,9 @@ class Plan(list):
             lines.append("(no registered construction applies)")
         if rows:
             lines += ["", "hidden: what the builder produces (registry); paper's count: the theorem's stated sufficient size."]
+            if self.dtype is not None:
+                lines += [f"certified in {self.dtype}: by design (float_safe*), or N against the builder's measured limit "
+                          "(Gaussian data in R^32; the builder certifies its own network and refuses when it fails)."]
         if self.lower_bounds:
             lines += ["", "lower bounds, for the worst data of this size (some data sets of N points need this many; "
                           "yours may need fewer, e.g. when they are in general position or well separated):"]
@@ -155,6 +175,7 @@ def plan(
     rank: str = "hidden",
     methods=None,
     options: dict | None = None,
+    dtype=None,
 ) -> Plan:
     """Every registered construction that applies to N points in R^{d_x} with d_y outputs, ranked.
 
@@ -183,6 +204,12 @@ def plan(
     options : dict, optional
         Per-method knobs, ``{"yun2019_deep": {"widths": [...]}, ...}``, passed to the
         architecture functions.
+    dtype : str, NumPy or torch dtype, optional
+        A number format ("float32", "bfloat16", ...): every row then says whether the builder's
+        network is certified in it at this N (``certified_safe``, ``precision``), from the
+        builder's registered ``float_limits``: by design for ``float_safe`` and
+        ``float_safe_classifier``, measured limits for the others, exact arithmetic only for the
+        big-integer constructions. A column, not a filter: every applicable row is kept.
 
     Returns
     -------
@@ -209,6 +236,9 @@ def plan(
     >>> p = memorize.plan(1000, 10, 1, task="regression", methods=["zhang2017"])
     >>> p[0].method, p[0].widths
     ('zhang2017', (1000,))
+    >>> q = memorize.plan(1000, 10, 5, task="classification", dtype="float32", methods=["float_safe_classifier"])
+    >>> q[0].certified_safe, q[0].precision
+    (True, 'by design')
     """
     n = check_int("n", n, 2)
     dx = check_int("dx", dx, 1)
@@ -223,6 +253,7 @@ def plan(
         raise ArgumentError(f"rank: expected 'hidden' or 'params', got {rank!r}")
     if delta is not None:
         delta = check_delta(delta)
+    fmt = None if dtype is None else as_format(dtype)
     options = dict(options or {})
     every = registry.all_methods()
     if methods is not None:
@@ -297,11 +328,37 @@ def plan(
                 reference=m.reference,
                 notes=arch.notes,
                 paper=paper,
+                **({} if fmt is None else dict(zip(("certified_safe", "precision"), format_status(m, n, fmt.name)))),
             )
         )
     key = (lambda r: (r.num_hidden, r.num_params, r.method)) if rank == "hidden" else (
         lambda r: (r.num_params, r.num_hidden, r.method))
     rows.sort(key=key)
     lower = lower_bounds(n, dx, dy, task=task, delta=delta)
-    return Plan(rows, n=n, dx=dx, dy=dy, task=task, delta=delta, rank=rank, lower=lower, skipped=skipped)
+    return Plan(rows, n=n, dx=dx, dy=dy, task=task, delta=delta, rank=rank, lower=lower, skipped=skipped,
+                dtype=None if fmt is None else fmt.name)
+
+
+def format_status(m: registry.Method, n: int, fmt: str) -> tuple[bool | None, str]:
+    """Whether the network of method ``m`` is certified in the format ``fmt`` at N = ``n``, and why.
+
+    Examples
+    --------
+    >>> from memorize import registry
+    >>> format_status(registry.get("yang2026"), 100, "float32")
+    (False, 'exact arithmetic only')
+    """
+    limits = m.float_limits
+    if limits == "by design":
+        return True, "by design"
+    if any("exact arithmetic" in a for a in m.assumptions):
+        return False, "exact arithmetic only"
+    if not isinstance(limits, dict) or fmt not in limits:
+        return None, "not measured"
+    lim, top = int(limits[fmt]), int(limits.get("measured_to", limits[fmt]))
+    if n <= lim:
+        return True, f"yes (limit {lim:,})"
+    if lim >= top:
+        return None, f"unknown (no failure up to {top:,})"
+    return False, f"no (limit {lim:,})" if lim else "no (not even at N = 2)"
 

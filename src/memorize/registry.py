@@ -99,6 +99,9 @@ class Method:
     assumptions: tuple = ()
     # The size the theorem states, fn(n, dx, dy, activation=...) -> PaperSize or None.
     paper_size: Callable | None = None
+    # Precision in target formats, read by memorize.plan: {format: largest N certified}, measured
+    # (benchmarks/float_limits.py), or "by design" for builders correct in any format they build for.
+    float_limits: dict | str | None = None
 
     def __call__(self, X, y, **options):
         return self.builder(X, y, **options)
@@ -121,13 +124,17 @@ def register(
     demo_options: dict | None = None,
     assumptions: tuple = (),
     paper_size: Callable | None = None,
+    float_limits: dict | str | None = None,
 ):
     """Decorator registering a builder ``(X, y, *, ..., rng=None, exact=False) -> Network``.
 
     ``assumptions`` lists, as short phrases, what the theorem needs of the data (e.g.
     ``("general position", "one-hot labels")``); :func:`memorize.plan` shows them.
     ``paper_size(n, dx, dy, activation="relu")`` returns the :class:`PaperSize` the theorem
-    states (None where it states none for these dimensions).
+    states (None where it states none for these dimensions). ``float_limits`` maps a format
+    name to the largest N at which the builder's network is certified in it (a measured fact,
+    kept in the builder's module), or is ``"by design"`` for builders that are correct in every
+    format they build for; :func:`memorize.plan` reads it.
     """
 
     def deco(fn):
@@ -135,7 +142,7 @@ def register(
             raise RuntimeError(f"method {name!r} registered twice")
         _REGISTRY[name] = Method(
             name, fn, summary, task, architecture, reference, tuple(aliases), demo_max_n, dict(demo_options or {}),
-            tuple(assumptions), paper_size,
+            tuple(assumptions), paper_size, float_limits if isinstance(float_limits, (str, type(None))) else dict(float_limits),
         )
         for a in aliases:
             _ALIASES[a] = name

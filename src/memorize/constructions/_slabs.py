@@ -40,6 +40,7 @@ from .._arith import EXACT, Arithmetic, arithmetic
 from .._linalg import U64, gamma, null_vector, rank, rank_tol, rref
 from ..data import format_indices
 from ..errors import ArgumentError, AssumptionError
+from ..precision import Format
 
 __all__ = [
     "U_FP",
@@ -52,6 +53,7 @@ __all__ = [
     "fit_hyperplane",
     "fit_hyperplanes",
     "rounding_bound",
+    "format_rounding_bound",
     "build_slabs",
     "slab_values",
 ]
@@ -432,7 +434,10 @@ def fit_hyperplanes(X: np.ndarray, groups, *, rng=None, basis=None, ar: Arithmet
     return _fit_float_batched(X, groups, gen, basis)
 
 
-def _fit_float_batched(X: np.ndarray, groups, gen: np.random.Generator, basis):
+def _fit_float_batched(X: np.ndarray, groups, gen: np.random.Generator, basis, centre: bool = True):
+    """Batched float64 fits; with ``centre=False`` (groups of fewer than d points, full-dimensional
+    data) the normal is also orthogonal to the group's mean, so the hyperplane passes through
+    the origin and its offset c is ≈ 0: a bias that rounds to nothing in a small format."""
     G = len(groups)
     d = X.shape[1]
     U = np.zeros((G, d))
@@ -441,13 +446,13 @@ def _fit_float_batched(X: np.ndarray, groups, gen: np.random.Generator, basis):
     sizes = np.array([len(g) for g in groups])
     for m in np.unique(sizes):
         which = np.nonzero(sizes == m)[0]
-        if m == 1 or m > _SVD_MAX:
+        if (m == 1 and centre) or m > _SVD_MAX:
             for i in which:
                 U[i], c[i], ranks[i] = _fit_float(np.asarray(X[groups[i]], dtype=np.float64), basis, gen)
             continue
         P = X[np.stack([groups[i] for i in which])]  # (g, m, d)
         mean = P.mean(axis=1)
-        _, s, vt = np.linalg.svd(P - mean[:, None, :], full_matrices=False)
+        _, s, vt = np.linalg.svd(P - mean[:, None, :] if centre else P, full_matrices=False)
         keep = s > s[:, :1] * max(m, d) * 64 * U64  # (g, k): the rank test of rank_tol, per group
         Q = vt * keep[:, :, None]
         g = gen.standard_normal((len(which), d)) if basis is None else gen.standard_normal((len(which), basis.shape[1])) @ basis.T
@@ -457,7 +462,59 @@ def _fit_float_batched(X: np.ndarray, groups, gen: np.random.Generator, basis):
         g = np.divide(g, nrm, out=np.zeros_like(g), where=nrm > 0)  # zero only when no direction is left
         U[which] = g
         c[which] = np.einsum("gd,gd->g", g, mean)
-        ranks[which] = keep.sum(axis=1)
+        ranks[which] = keep.sum(axis=1) - (0 if centre else 1)  # affine rank (a lower bound uncentred)
+    return U, c, ranks
+
+
+def _slack(st: "_Setting", groups, U, c) -> np.ndarray:
+    """Per group: margin / (rounding bound + residual), the factor its acceptance test compares."""
+    out = np.empty(len(groups))
+    block = max(1, _BLOCK_ENTRIES // max(st.X.shape[0], 1))
+    for start in range(0, len(groups), block):
+        sl = slice(start, start + block)
+        m, r, rb, _ = st.check(groups[sl], U[sl], c[sl])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[sl] = np.asarray(m, dtype=np.float64) / (np.asarray(rb, dtype=np.float64) + np.asarray(r, dtype=np.float64))
+    return np.nan_to_num(out, nan=0.0)
+
+
+def _widest(st: "_Setting", groups, U, c, ranks):
+    """For a target format: each group of fewer than d points keeps the widest of
+    :data:`FORMAT_CANDIDATES` random hyperplanes through it (the largest margin relative to the
+    format's rounding). In a small format a slab's margin, not just its existence, decides
+    whether the units after it are certain: gains grow like 1/margin."""
+    d = st.X.shape[1]
+    free = np.array([len(g) < d for g in groups])
+    if st.fmt is None or st.basis is not None or not free.any():
+        return U, c, ranks
+    best = _slack(st, groups, U, c)
+    for _ in range(FORMAT_CANDIDATES - 1):
+        U2, c2, r2 = _origin_hyperplanes(st, groups, U, c, ranks)
+        U2, c2 = st.snap(U2, c2)
+        score = _slack(st, groups, U2, c2)
+        better = free & (score > best)
+        U, c, ranks = np.where(better[:, None], U2, U), np.where(better, c2, c), np.where(better, r2, ranks)
+        best = np.where(better, score, best)
+    return U, c, ranks
+
+
+def _origin_hyperplanes(st: "_Setting", groups, U, c, ranks):
+    """For a target format: refit the groups of fewer than d points through the origin.
+
+    A slab unit's bias then holds only ±ε (c ≈ 0), whose rounding to the format is relative to
+    ε instead of to |c| ~ ‖x‖ (see :func:`format_rounding_bound`). Only for full-dimensional data
+    (no hull basis) and groups of 1 … d − 1 points.
+    """
+    d = st.X.shape[1]
+    which = [i for i, g in enumerate(groups) if len(g) < d]
+    if st.fmt is None or st.basis is not None or not which:
+        return U, c, ranks
+    U, c, ranks = U.copy(), c.copy(), ranks.copy()
+    sub = [groups[i] for i in which]
+    U0, c0, r0 = _fit_float_batched(st.X, sub, st.gen, None, centre=False)
+    ok = np.linalg.norm(U0, axis=1) > 0
+    idx = np.asarray(which)[ok]
+    U[idx], c[idx], ranks[idx] = U0[ok], c0[ok], r0[ok]
     return U, c, ranks
 
 
@@ -471,6 +528,30 @@ def rounding_bound(X_norm_max: float, c, d: int, u: float = U64):
     if u == 0:
         return np.zeros(np.shape(c))
     return gamma(d + 2, u) * (X_norm_max + np.abs(c))
+
+
+#: Acceptance factor of a margin in a target format: γ > 2.5·(format rounding bound + residual),
+#: so that a slab of half-width γ/2 holds its group and no other point, with 25 % to spare for
+#: the rounding of the units' results (relative to their size).
+FORMAT_FACTOR = 2.5
+#: Normals a failing group tries in a target format (3 in float64): a margin there is a few
+#: units of the format's rounding, and a fresh random normal is cheap next to a lost point.
+FORMAT_RETRIES = 16
+#: Random hyperplanes a group of fewer than d points draws in a target format; it keeps the one
+#: with the widest margin relative to the format's rounding.
+FORMAT_CANDIDATES = 8
+
+
+def format_rounding_bound(X_norm_max: float, c, d: int, fmt: Format):
+    """Bound on the error of a slab unit ``<u, x> − c ± ε`` evaluated in ``fmt``, any order.
+
+    The inputs are numbers of the format and ``u``, ``c`` are rounded to it before their margins
+    are measured (see :func:`build_slabs`), so what is left is the accumulation,
+    γ_{d+2}(u_acc)·(‖x‖ + |c|), and the rounding of the bias c ∓ ε to the format, u·|c| (plus
+    u·ε, inside the acceptance factor). The rounding of a unit's result is relative to the result,
+    so it never moves a value across the slab's edge by more than :data:`FORMAT_FACTOR` leaves room for.
+    """
+    return fmt.u * np.abs(c) + gamma(d + 2, fmt.accumulator.u) * (X_norm_max + np.abs(c))
 
 
 def slab_values(X: np.ndarray, U: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -598,6 +679,14 @@ class _Setting:
     xnorm: float  # max ‖x‖, for the float64 rounding bounds
     tol_factor: float
     allow_dependent: bool
+    fmt: Format | None = None  # the format the slabs are built for (None: float64 as always)
+    format_factor: float = 2.5
+
+    def snap(self, U, c):
+        """The hyperplanes as the target format holds them (unchanged without a format)."""
+        if self.fmt is None:
+            return U, c
+        return self.fmt.round(U), self.fmt.round(c)
 
     def check(self, groups, U, c):
         """Margins, residuals, rounding bounds and pass/fail of a block of groups.
@@ -605,6 +694,8 @@ class _Setting:
         A group passes when its margin exceeds ``tol_factor·(rounding bound + residual)``. In
         exact arithmetic both are 0 (the exact hyperplane holds its group, see
         :func:`fit_hyperplane`), so the test is margin > 0: no other point on the hyperplane.
+        For a target format the bound is :func:`format_rounding_bound` and the factor
+        ``format_factor`` (default :data:`FORMAT_FACTOR`).
         """
         A = np.abs(slab_values(self.X, U, c))  # (n, g)
         member = np.zeros(A.shape, dtype=bool)
@@ -612,6 +703,9 @@ class _Setting:
             member[grp, j] = True
         residuals = np.max(np.where(member, A, self.ar.scalar(0)), axis=0)
         margins = np.min(np.where(member, np.inf, A), axis=0)
+        if self.fmt is not None:
+            rounding = format_rounding_bound(self.xnorm, c, self.X.shape[1], self.fmt)
+            return margins, residuals, rounding, np.asarray(margins > self.format_factor * (rounding + residuals), dtype=bool)
         rounding = rounding_bound(self.xnorm, c, self.X.shape[1], self.ar.u)
         ok = np.asarray(margins > self.tol_factor * (rounding + residuals), dtype=bool)
         return margins, residuals, rounding, ok
@@ -690,9 +784,14 @@ class _FloatNormals:
     def __init__(self, st: _Setting, P: np.ndarray):
         self.st, self.P = st, P
         self.mean, self.Q, self.rank = _row_space(P)
+        self.Q_draw = self.Q
+        if st.fmt is not None and st.basis is None and P.shape[0] < P.shape[1]:
+            # for a format: through the origin too, so the offset rounds to nothing
+            _, vt_s, vt = np.linalg.svd(P, full_matrices=False)
+            self.Q_draw = vt[: int(np.sum(vt_s > rank_tol(vt_s, P.shape)))]
 
     def draw(self):
-        u = _draw_normal(self.Q, self.P.shape[1], self.st.gen, self.st.basis)
+        u = _draw_normal(self.Q_draw, self.P.shape[1], self.st.gen, self.st.basis)
         return u, float(u @ self.mean)
 
     def blocking_member(self, members, u, c, limit):
@@ -735,11 +834,14 @@ def _try_normals(st: _Setting, members: list, normals, n_retries: int):
     retries = 0
     for attempt in range(n_retries + 1):
         u, c = normals.draw()
-        m, r, rb, ok = st.check([np.array(members)], u[None, :], np.array([c], dtype=st.ar.dtype))
+        U1, c1 = st.snap(u[None, :], np.array([c], dtype=st.ar.dtype))
+        u, c = U1[0], c1[0]
+        m, r, rb, ok = st.check([np.array(members)], U1, c1)
         if ok[0]:
             return _Slab(np.array(sorted(members)), u, c, m[0], r[0], rb[0]), drop, retries
         if attempt == 0 and len(members) > 1:
-            blocking = normals.blocking_member(members, u, c, st.tol_factor * (rb[0] + r[0]))
+            factor = st.tol_factor if st.fmt is None else st.format_factor
+            blocking = normals.blocking_member(members, u, c, factor * (rb[0] + r[0]))
             if blocking is not None:
                 return None, blocking, retries
         if st.hull_dim - normals.rank < 2:
@@ -763,12 +865,15 @@ def _inseparable(st: _Setting, i: int) -> AssumptionError:
     dist = np.linalg.norm((Xf - Xf[i]) / scale, axis=1) * scale  # scaled: no overflow or underflow
     dist[i] = np.inf
     j = int(np.argmin(dist))
-    bound = float(rounding_bound(st.xnorm, 0.0, Xf.shape[1], st.ar.u)) * st.tol_factor
+    where = st.ar.name + " arithmetic" if st.fmt is None else st.fmt.name
+    u = st.ar.u if st.fmt is None else st.fmt.u
+    bound = float(rounding_bound(st.xnorm, 0.0, Xf.shape[1], u)) * st.tol_factor
     return AssumptionError(
-        f"X: point {i} cannot be separated from the other points by a hyperplane in {st.ar.name} arithmetic: "
+        f"X: point {i} cannot be separated from the other points by a hyperplane in {where}: "
         f"no hyperplane through it keeps every other point farther than the rounding bound {bound:.3g} "
         f"(its nearest point, {j}, is {float(dist[j]):.3g} away in the coordinates used). "
-        "Pass exact=True or rescale the data."
+        + ("Pass exact=True or rescale the data." if st.fmt is None else
+           "Build in float64, or use float_safe / float_safe_classifier, correct by design in the format.")
     )
 
 
@@ -835,6 +940,9 @@ def _fit_round(st: _Setting, pending: list, out: _Collected) -> list[int]:
     Returns the points the repaired groups released (they form the next round's groups).
     """
     U, c, ranks = fit_hyperplanes(st.X, pending, rng=st.gen, basis=st.basis, ar=st.ar)
+    U, c, ranks = _origin_hyperplanes(st, pending, U, c, ranks)
+    U, c = st.snap(U, c)
+    U, c, ranks = _widest(st, pending, U, c, ranks)
     released: list[int] = []
     block = max(1, _BLOCK_ENTRIES // max(st.X.shape[0], 1))
     for start in range(0, len(pending), block):
@@ -847,7 +955,7 @@ def _fit_round(st: _Setting, pending: list, out: _Collected) -> list[int]:
             if ok[j]:
                 out.slabs.append(_Slab(grp, U[start + j], c[start + j], m[j], r[j], rb[j]))
                 continue
-            fix = _repair(st, grp)
+            fix = _repair(st, grp, 3 if st.fmt is None else FORMAT_RETRIES)
             out.add_repaired(fix)
             released.extend(fix.released)
     return released
@@ -874,6 +982,8 @@ def build_slabs(
     hull: AffineHull | None = None,
     allow_dependent: bool = False,
     tol_factor: float = 64.0,
+    fmt: Format | None = None,
+    format_factor: float = FORMAT_FACTOR,
 ) -> SlabSet:
     """Fit a hyperplane through every group, verify every margin, adapt on degenerate data.
 
@@ -902,6 +1012,13 @@ def build_slabs(
         when a label map must interpolate the group (Bubeck), so the default refuses them.
     tol_factor : float
         float64 acceptance: ``γ_g > tol_factor·(rounding bound + on-group residual)``.
+    fmt : Format, optional
+        Build the slabs for this format (the points ``X`` already its numbers): normals and
+        offsets are rounded to it before their margins are measured, and a margin is accepted
+        when ``γ_g > format_factor·(format_rounding_bound + residual)``. Default: float64.
+    format_factor : float
+        The acceptance factor in a target format (default :data:`FORMAT_FACTOR`, enough for a
+        slab of half-width γ/2; constructions that need more room pass more).
 
     Returns
     -------
@@ -929,9 +1046,11 @@ def build_slabs(
     ar = _resolve(ar, exact)
     X = ar.asarray(X)
     groups = [np.asarray(g, dtype=np.int64) for g in groups]
+    if fmt is not None and fmt.name == "float64":
+        fmt = None  # float64's own acceptance rule (and bytes)
     st = _Setting(
         ar, X, _generator(rng), None if hull is None else hull.basis, X.shape[1] if hull is None else hull.dim,
-        float(np.max(np.linalg.norm(ar.to_float(X), axis=1))), tol_factor, allow_dependent,
+        float(np.max(np.linalg.norm(ar.to_float(X), axis=1))), tol_factor, allow_dependent, fmt, format_factor,
     )
     if max_size is None:
         max_size = max((len(g) for g in groups), default=1)

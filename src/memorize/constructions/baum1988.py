@@ -23,8 +23,19 @@ from ..network import Dense, Network
 from ..registry import Architecture, register
 from ..verify import check_self
 from ._slabs import SlabSet, build_slabs, plan_group_size, split_groups
+from ._target import certified, in_format, refusals, target_format, tuned
 
 __all__ = ["baum1988", "architecture"]
+
+#: Largest N certified in each format (benchmarks/float_limits.py --mode after: N standard Gaussian
+#: points in R^32, labels ±1, seeds 0–2; every N of the doubling-and-bisection grid below it certified
+#: too; "measured_to" is the largest N tried: in float32 no failure was seen up to it, where three
+#: builds and certificates took over two minutes). The limit depends on the data: it is a fact
+#: about these data, not a guarantee; the builder certifies its own network anyway. In float32 the
+#: output is proven exact (0/1 steps summed with integer weights). In bfloat16 groups whose margins
+#: are below the format's rounding give up points: at N = 1024 (seed 0) the network had 70 units
+#: instead of the theorem's 32 (``meta["extra_units"]``).
+FLOAT_LIMITS = {"float32": 65536, "bfloat16": 1218, "measured_to": 65536}
 
 _REFERENCE = "E. B. Baum. On the capabilities of multilayer perceptrons. Journal of Complexity 4(3):193–215, 1988."
 
@@ -144,8 +155,9 @@ def output_layer(ar: Arithmetic, majority: float, minority: float, n_groups: int
     architecture=architecture,
     reference=_REFERENCE,
     assumptions=("general position", "binary labels"),
+    float_limits=FLOAT_LIMITS,
 )
-def baum1988(X, y, *, rng=None, exact: bool = False) -> Network:
+def baum1988(X, y, *, rng=None, exact: bool = False, dtype=None) -> Network:
     """Build Baum's threshold network: 2⌈⌈N/2⌉/d⌉ step units memorizing binary labels.
 
     Parameters
@@ -159,6 +171,13 @@ def baum1988(X, y, *, rng=None, exact: bool = False) -> Network:
         Seeds the grouping and the normals of under-full groups (``None`` means seed 0).
     exact : bool, default False
         Build in exact rational arithmetic (small data).
+    dtype : str, NumPy or torch dtype, optional
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with
+        hyperplanes of the format whose margins beat its rounding bound (groups of fewer than d points
+        pass through the origin, so their biases round to nothing); weights rounded to it; every point
+        certified (``meta["certificate"]``) or :class:`~memorize.errors.PrecisionError` (limits:
+        :data:`FLOAT_LIMITS`; ``float_safe_classifier`` is correct in the format by design). None: the
+        float64 network, uncertified.
 
     Returns
     -------
@@ -198,14 +217,16 @@ def baum1988(X, y, *, rng=None, exact: bool = False) -> Network:
     >>> memorize.verify(net, X, y).max_error
     0.0
     """
-    data = _binary_data(X, y)
+    fmt = target_format(dtype, exact=exact)
+    data = in_format(_binary_data(X, y), fmt, "baum1988")
     ar = arithmetic(exact)
     gen = as_rng(rng)
     n, d = data.X.shape
     majority, minority, P = split_classes(data.Y)
-    groups, hull, size = group_minority(ar, data.X, P, gen)
-    # Step 3: a hyperplane through each group, every other point at least its margin γ > 0 away
-    slabs = build_slabs(data.X, groups, rng=gen, ar=ar, max_size=size, hull=hull, allow_dependent=True)
+    with refusals(fmt, "baum1988"):
+        groups, hull, size = group_minority(ar, data.X, P, gen)
+        # Step 3: a hyperplane through each group, every other point at least its margin γ > 0 away
+        slabs = build_slabs(data.X, groups, rng=gen, ar=ar, max_size=size, hull=hull, allow_dependent=True, fmt=tuned(fmt))
     W1, b1 = slab_units(ar, slabs)
     G = slabs.n_groups
     theorem_units = 2 * _planned_groups(n, d)
@@ -224,4 +245,5 @@ def baum1988(X, y, *, rng=None, exact: bool = False) -> Network:
     # only the output's sum rounds
     tol = ar.tol(4 * U64 * max(abs(majority), abs(minority)))
     check_self(net(ar.asarray(data.X)), ar.asarray(data.Y), tol, method="baum1988", index=data.index)
-    return net
+    # Step 7 (dtype given): the network in its format, certified on every point
+    return certified(net, data, fmt, "baum1988")

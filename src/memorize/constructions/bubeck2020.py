@@ -25,7 +25,10 @@ from ..errors import ArgumentError, ConstructionError
 from ..network import Dense, Network
 from ..registry import Architecture, PaperSize, register
 from ..verify import check_self, default_tol
-from ._slabs import SlabSet, build_slabs, fit_hyperplane, plan_group_size, rounding_bound, slab_values, split_groups
+from ..precision import Format
+from ._slabs import (SlabSet, build_slabs, fit_hyperplane, format_rounding_bound, plan_group_size, rounding_bound,
+                     slab_values, split_groups)
+from ._target import certified, in_format, refusals, target_format, tuned
 
 __all__ = ["bubeck2020", "architecture"]
 
@@ -33,6 +36,13 @@ _REFERENCE = (
     "S. Bubeck, R. Eldan, Y. T. Lee, D. Mikulincer. Network size and weights size for memorization with "
     "two-layers neural networks. NeurIPS 2020, Proposition 4 (arXiv:2006.02855)."
 )
+
+
+#: Largest N certified in each format (benchmarks/float_limits.py --mode after: N standard Gaussian
+#: points in R^32, labels uniform in [−1, 1], seeds 0–2; every N of the doubling-and-bisection grid
+#: below it certified too; "measured_to" is the largest N tried). A fact about these data, not a
+#: guarantee: the builder certifies its own network anyway.
+FLOAT_LIMITS = {"float32": 0, "bfloat16": 3, "measured_to": 4}
 
 
 def architecture(n: int, dx: int, dy: int = 1, **_options) -> Architecture:
@@ -53,14 +63,15 @@ def paper_size(n: int, dx: int, dy: int = 1, **_options) -> PaperSize | None:
     return PaperSize((w,), w, "4⌈N/d⌉ (Bubeck et al. 2020, Prop 4)")
 
 
-def group_points(ar: Arithmetic, data: Dataset, grouping: str, gen: np.random.Generator):
+def group_points(ar: Arithmetic, data: Dataset, grouping: str, gen: np.random.Generator, fmt: Format | None = None):
     """Step 1: groups of at most d points and a hyperplane through each.
 
     Claim: the groups partition the points; every group is affinely independent, lies on its
     hyperplane a(x) = <u, x> − c (exactly in exact arithmetic, within the residual in float64),
     and every other point is at least the group's margin γ > 0 away (see
     :func:`~memorize.constructions._slabs.build_slabs`). Returns the slabs and the data's affine
-    hull (or None).
+    hull (or None). For a target format ``fmt`` the hyperplanes are its numbers and the margins are
+    checked against its rounding (:func:`~memorize.constructions._slabs.build_slabs`).
     """
     n = data.n
     hull, size = plan_group_size(data.X, ar=ar, rng=gen)
@@ -69,7 +80,8 @@ def group_points(ar: Arithmetic, data: Dataset, grouping: str, gen: np.random.Ge
     # the ordering is a float64 decision, the same in both arithmetics
     midrange = (data.Y.min(axis=0) + data.Y.max(axis=0)) / 2
     groups = _order_groups(n, size, data.Y - midrange, grouping, gen)
-    return build_slabs(data.X, groups, rng=gen, ar=ar, max_size=size, hull=hull), hull
+    return build_slabs(data.X, groups, rng=gen, ar=ar, max_size=size, hull=hull, fmt=fmt,
+                       format_factor=_FORMAT_FACTOR), hull
 
 
 def _order_groups(n: int, size: int, T: np.ndarray, grouping: str, gen) -> list:
@@ -135,6 +147,9 @@ def _label_map(ar: Arithmetic, Xg: np.ndarray, T: np.ndarray):
 # Step 3: the slab widths (ε, δ) of each group
 # ---------------------------------------------------------------------------------------------
 _THETA = 0.1  # relative slack of the float64 slab conditions
+# A target format's margin acceptance: γ > 8·(rounding + residual) leaves room for ρ = 2(rounding +
+# residual) on both sides of the slab and for δ·S (the four units need ε ≥ ρ + δS).
+_FORMAT_FACTOR = 8.0
 
 
 @dataclass(frozen=True)
@@ -238,18 +253,25 @@ class GroupUnits:
     delta: np.ndarray  # (G,)
 
 
-def _eval_group(X, T, grp, gen, basis, xnorm):
-    """Hyperplane, label map and (ε, δ) of one candidate group (float64), or None if invalid."""
+def _eval_group(X, T, grp, gen, basis, xnorm, fmt: Format | None = None):
+    """Hyperplane, label map and (ε, δ) of one candidate group (float64), or None if invalid.
+
+    For a target format the hyperplane is rounded to it and checked against its rounding bound,
+    as :func:`~memorize.constructions._slabs.build_slabs` does."""
     n, d = X.shape
     u, c, rank = fit_hyperplane(X[grp], rng=gen, basis=basis)
     if rank != len(grp) - 1:
         return None
+    if fmt is None:
+        factor, rb = 64.0, float(rounding_bound(xnorm, c, d))
+    else:
+        u, c = fmt.round(u), float(fmt.round(c))
+        factor, rb = _FORMAT_FACTOR, float(format_rounding_bound(xnorm, c, d, fmt))
     a = X @ u - c
     res = float(np.max(np.abs(a[grp])))
-    rb = float(rounding_bound(xnorm, c, d))
     outside = np.ones(n, dtype=bool)
     outside[grp] = False
-    if outside.any() and not float(np.min(np.abs(a[outside]))) > 64.0 * (rb + res):
+    if outside.any() and not float(np.min(np.abs(a[outside]))) > factor * (rb + res):
         return None
     V, t = _label_map(FLOAT64, X[grp], T[grp])
     e, dl, _, bind = eps_delta(FLOAT64, FLOAT_RULE, a, X @ V.T + t, grp, 2.0 * (rb + res))
@@ -270,7 +292,7 @@ def _swap_candidates(st: dict, g: int, owner: np.ndarray, gen) -> list[tuple[int
     return cands
 
 
-def _improve(X, T, state, gen, basis, xnorm, max_evals):
+def _improve(X, T, state, gen, basis, xnorm, max_evals, fmt: Format | None = None):
     """Local search on the grouping: raise the smallest δ by swapping points between groups.
 
     The weakest group swaps one of its points with its binding point (the other point that
@@ -300,10 +322,10 @@ def _improve(X, T, state, gen, basis, xnorm, max_evals):
             if h == g:
                 continue
             evals += 2
-            sg = _eval_group(X, T, np.append(st["grp"][st["grp"] != p], q), gen, basis, xnorm)
+            sg = _eval_group(X, T, np.append(st["grp"][st["grp"] != p], q), gen, basis, xnorm, fmt)
             if sg is None:
                 continue
-            sh = _eval_group(X, T, np.append(state[h]["grp"][state[h]["grp"] != q], p), gen, basis, xnorm)
+            sh = _eval_group(X, T, np.append(state[h]["grp"][state[h]["grp"] != q], p), gen, basis, xnorm, fmt)
             if sh is None:
                 continue
             score = min(sg["delta"], sh["delta"])
@@ -321,7 +343,8 @@ def _improve(X, T, state, gen, basis, xnorm, max_evals):
     return swaps
 
 
-def improve_groups(X, T, slabs: SlabSet, units: GroupUnits, gen, basis, xnorm: float) -> tuple[GroupUnits, int]:
+def improve_groups(X, T, slabs: SlabSet, units: GroupUnits, gen, basis, xnorm: float,
+                   fmt: Format | None = None) -> tuple[GroupUnits, int]:
     """Step 4 (float64): swap points between the weakest groups and others while the smallest δ grows.
 
     Claim: every group it returns still satisfies the claims of steps 1–3 (each swap re-fits and
@@ -342,7 +365,7 @@ def improve_groups(X, T, slabs: SlabSet, units: GroupUnits, gen, basis, xnorm: f
         rho = 2.0 * float(slabs.rounding[g] + slabs.residuals[g])
         st["bind"] = eps_delta(FLOAT64, FLOAT_RULE, a, X @ st["V"].T + st["t"], st["grp"], rho)[3]
     max_evals = max(50, min(8 * G, int(4e8 / (n * d + 50 * d * d))))
-    swaps = _improve(X, T, state, gen, basis, xnorm, max_evals)
+    swaps = _improve(X, T, state, gen, basis, xnorm, max_evals, fmt)
     k = units.t.shape[1]
     improved = GroupUnits(
         np.array([st["u"] for st in state]),
@@ -438,8 +461,10 @@ def _error_estimate(xnorm: float, units: GroupUnits) -> float:
     aliases=("baum_relu",),
     assumptions=("general position",),
     paper_size=paper_size,
+    float_limits=FLOAT_LIMITS,
 )
-def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=None, exact: bool = False) -> Network:
+def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=None, exact: bool = False,
+               dtype=None) -> Network:
     """Build the ReLU Baum network: one hidden layer of 4⌈N/d⌉ ReLUs interpolating real labels.
 
     Parameters
@@ -459,6 +484,12 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
         Seeds the grouping and the normals of under-full groups (``None`` means seed 0).
     exact : bool, default False
         Build in exact rational arithmetic (small data); the error is then exactly 0.
+    dtype : str, NumPy or torch dtype, optional
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with
+        hyperplanes of the format, margins and slab widths (ρ) from its rounding bound; weights rounded
+        to it; every point certified (``meta["certificate"]``) or
+        :class:`~memorize.errors.PrecisionError` (limits: :data:`FLOAT_LIMITS`; ``float_safe`` is
+        correct in the format by design). None: the float64 network, uncertified.
 
     Returns
     -------
@@ -516,11 +547,13 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
     >>> bool(memorize.verify(net, X, y).max_error < 1e-9)
     True
     """
-    data: Dataset = prepare(X, y, task="regression")
+    fmt = target_format(dtype, exact=exact)
+    data: Dataset = in_format(prepare(X, y, task="regression"), fmt, "bubeck2020")
     ar = arithmetic(exact)
     gen = as_rng(rng)
     n, d = data.X.shape
-    slabs, hull = group_points(ar, data, grouping, gen)
+    with refusals(fmt, "bubeck2020"):
+        slabs, hull = group_points(ar, data, grouping, gen, tuned(fmt))
     Xw, Y = ar.asarray(data.X), ar.asarray(data.Y)
     b0, T = label_targets(ar, Y)
     V, t = label_maps(ar, Xw, T, slabs)
@@ -530,7 +563,7 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
     if not ar.exact:  # float64 only: a local search that re-fits groups, and the error prediction
         xnorm = float(np.max(np.linalg.norm(data.X, axis=1)))
         if optimize and slabs.n_groups > 1:
-            units, swaps = improve_groups(Xw, T, slabs, units, gen, None if hull is None else hull.basis, xnorm)
+            units, swaps = improve_groups(Xw, T, slabs, units, gen, None if hull is None else hull.basis, xnorm, tuned(fmt))
         estimate = _error_estimate(xnorm, units)
     hidden, output = four_unit_layers(ar, units, b0)
     G = slabs.n_groups
@@ -551,4 +584,5 @@ def bubeck2020(X, y, *, grouping: str = "labels", optimize: bool = True, rng=Non
     net = Network([hidden, output], meta)
     # Step 6: the claim checked at every point
     check_self(net(Xw), Y, default_tol(ar.max(np.abs(Y)), ar.exact), method="bubeck2020", index=data.index)
-    return net
+    # Step 7 (dtype given): the network in its format, certified on every point
+    return certified(net, data, fmt, "bubeck2020")

@@ -957,6 +957,7 @@ def classifier_architecture(n: int, dx: int, dy: int = 2, *, cells=None, n_cells
     architecture=classifier_architecture,
     reference=_REFERENCE,
     assumptions=("distinct points in the target format",),
+    float_limits="by design",
 )
 def float_safe_classifier(X, y, *, dtype="float32", classes=None, cells=None, rng=None, exact: bool = False) -> Network:
     """Build a classifier that is exactly one-hot on its data when run in ``dtype``.
@@ -1050,6 +1051,7 @@ def float_safe_classifier(X, y, *, dtype="float32", classes=None, cells=None, rn
     architecture=architecture,
     reference=_REFERENCE,
     assumptions=("distinct points in the target format",),
+    float_limits="by design",
 )
 def float_safe(X, y, *, dtype="float32", cells=None, rng=None, exact: bool = False) -> Network:
     """Build a regression network whose outputs are exactly the labels rounded to ``dtype``.

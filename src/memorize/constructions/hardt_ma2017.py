@@ -29,10 +29,19 @@ from ..errors import ArgumentError, ArgumentTypeError, AssumptionError
 from ..network import Dense, Network, Residual
 from ..registry import Architecture, PaperSize, register
 from ..verify import check_self, default_tol
+from ._target import certified, in_format, refusals, target_format, tuned
 
 __all__ = ["hardt_ma2017", "architecture", "nearest_neighbour_sq", "radial_frame"]
 
 _CHUNK_BYTES = 64 * 2**20
+
+#: Largest N certified in each format (benchmarks/float_limits.py --mode after: N standard Gaussian
+#: points in R^32, 10 classes, seeds 0–2; "measured_to" is the largest N tried: no failure was
+#: seen up to it, and the O(N²·d) build took over a minute there). A fact about these data, not a
+#: guarantee: the builder certifies its own network anyway. The detectors' thresholds are a
+#: fraction of each point's squared nearest-neighbour distance, far above the rounding of
+#: well-spread data; clustered data (tiny ρ relative to the radius) fail sooner.
+FLOAT_LIMITS = {"float32": 8192, "bfloat16": 8192, "measured_to": 8192}
 
 
 def _block_widths(n: int, block_size: int) -> list[int]:
@@ -299,8 +308,9 @@ def paper_size(n: int, dx: int, dy: int = 1, **_options) -> PaperSize:
     reference="M. Hardt, T. Ma. Identity matters in deep learning. ICLR 2017, Section 3 (arXiv:1611.04231).",
     assumptions=("distinct points",),
     paper_size=paper_size,
+    float_limits=FLOAT_LIMITS,
 )
-def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) -> Network:
+def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False, dtype=None) -> Network:
     """Build a residual ReLU network with N + r hidden units that classifies ``(X, y)`` exactly.
 
     Parameters
@@ -318,6 +328,13 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) ->
         Seeds the direction of the centre for data off a sphere (``None`` means seed 0).
     exact : bool, default False
         Build in exact rational arithmetic; the network's outputs are then exactly one-hot.
+    dtype : str, NumPy or torch dtype, optional
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with nearest
+        neighbours and radial order of the rounded points, a centre of the format; the certificate costs
+        about three O(N²·d) forward passes, like the build; weights rounded to it; every point certified
+        (``meta["certificate"]``) or :class:`~memorize.errors.PrecisionError` (limits:
+        :data:`FLOAT_LIMITS`; ``float_safe_classifier`` is correct in the format by design). None: the
+        float64 network, uncertified.
 
     Returns
     -------
@@ -374,7 +391,8 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) ->
     >>> memorize.verify(net, X, y).ok
     True
     """
-    data: Dataset = prepare(X, y, task="classification")
+    fmt = target_format(dtype, exact=exact)
+    data: Dataset = in_format(prepare(X, y, task="classification"), fmt, "hardt_ma2017")
     if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)):
         raise ArgumentTypeError(f"block_size: expected a positive int, got {block_size!r}")
     if block_size < 1:
@@ -389,8 +407,11 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) ->
             f"X: with d = 1 the surrogates of at most 2 classes can be told apart by one ReLU each; got {r} classes"
         )
 
-    rho2, rho2_float = neighbour_distances(ar, data.X, data.index)
+    with refusals(fmt, "hardt_ma2017"):
+        rho2, rho2_float = neighbour_distances(ar, data.X, data.index)
     c_float, centre_kind = radial_frame(data.X, rho2_float, gen)
+    if tuned(fmt) is not None:  # the centre the network's weights hold
+        c_float = fmt.round(c_float)
     c = ar.array(c_float)
     Z, r2, order, blocks = radial_order(ar, data.X, c_float, rho2, int(block_size))
     lam = thresholds(ar, rho2, r2)
@@ -418,5 +439,7 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False) ->
     if not ar.exact:  # a float64-only prediction
         meta["error_estimate"] = error_estimate(Z, c, r2, lam, Q, data.X, labels, rq)
     net = Network(layers, meta)
-    check_output(ar, net(Xw), data, meta["min_nn_distance"])
-    return net
+    with refusals(fmt, "hardt_ma2017"):
+        check_output(ar, net(Xw), data, meta["min_nn_distance"])
+    # Step 9 (dtype given): the network in its format, certified on every point
+    return certified(net, data, fmt, "hardt_ma2017")

@@ -21,6 +21,7 @@ from __future__ import annotations
 from ..network import Network
 from ..registry import Architecture, register
 from . import _bits
+from ._target import refuse_exact_only
 from . import _bitsplan as plan
 
 __all__ = ["vardi2022", "architecture"]
@@ -80,7 +81,7 @@ def architecture(n: int, dx: int, dy: int = 1, *, depth: int | None = None, copi
     assumptions=("δ-separated points", "class labels", "exact arithmetic (big-integer weights)"),
 )
 def vardi2022(X, y, *, depth: int | None = None, copies: int | None = None, block_size: int | None = None,
-              delta=None, n_directions: int = 8, rng=None, exact: bool = True) -> Network:
+              delta=None, n_directions: int = 8, rng=None, exact: bool = True, dtype=None) -> Network:
     """Bit-extraction memorizer of Vardi et al. 2022: constant width, or depth-bounded copies.
 
     Parameters
@@ -94,7 +95,7 @@ def vardi2022(X, y, *, depth: int | None = None, copies: int | None = None, bloc
         The number P of parallel copies (default: 1, or the fewest within ``depth``).
     block_size : int, optional
         S, the points per big integer (default: the S with the smallest depth).
-    delta, n_directions, rng
+    delta, n_directions, rng, dtype
         As in :func:`memorize.constructions.yang2026.yang2026`.
     exact : bool, default True
         The network is always exact (big-integer weights); ``exact=False`` is accepted for a
@@ -144,6 +145,7 @@ def vardi2022(X, y, *, depth: int | None = None, copies: int | None = None, bloc
     >>> memorize.verify(shallow, X, y).max_error, shallow.depth <= net.depth // 2, shallow.meta["copies"] > 1
     (0, True, True)
     """
+    refuse_exact_only(dtype, "vardi2022")
     return _bits.build(X, y, width=None, depth=depth, block_size=block_size, layers_per_key=None, lookup_width=None,
                        delta=delta, n_directions=n_directions, rng=rng, method="vardi2022",
                        copies="auto" if copies is None else copies, **SETTING)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from ..network import Network
 from ..registry import Architecture, register
 from . import _bits
+from ._target import refuse_exact_only
 from . import _bitsplan as plan
 from ._bitsplan import choose_shape
 
@@ -66,7 +67,7 @@ def architecture(n: int, dx: int, dy: int = 1, *, n_classes: int | None = None, 
 def yang2026(X, y, *, width: int | None = None, depth: int | None = None, block_size: int | None = None,
              bits_per_layer: int | None = None, layers_per_key: int | None = None, lookup: str = "auto",
              lookup_width: int | None = None, delta=None, n_directions: int = 8, rng=None,
-             exact: bool = True) -> Network:
+             exact: bool = True, dtype=None) -> Network:
     """Build a deep bit-extraction ReLU network that memorizes ``(X, y)`` exactly.
 
     Parameters
@@ -104,6 +105,9 @@ def yang2026(X, y, *, width: int | None = None, depth: int | None = None, block_
     exact : bool, default True
         Accepted for the common builder signature. The network is always exact (Python-int
         weights): float64 cannot hold its weights, see Notes.
+    dtype : None
+        Accepted for the common builder signature: any format is refused with a
+        :class:`~memorize.errors.PrecisionError` (exact arithmetic only).
 
     Returns
     -------
@@ -156,6 +160,7 @@ def yang2026(X, y, *, width: int | None = None, depth: int | None = None, block_
     >>> net.meta["width"] <= 12 and net.is_exact
     True
     """
+    refuse_exact_only(dtype, "yang2026")
     return _bits.build(X, y, width=width, depth=depth, block_size=block_size, bits_per_layer=bits_per_layer,
                        layers_per_key=layers_per_key, lookup=lookup, lookup_width=lookup_width, delta=delta,
                        n_directions=n_directions, rng=rng, method="yang2026")

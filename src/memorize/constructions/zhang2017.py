@@ -17,12 +17,22 @@ from ..data import Dataset, as_rng, prepare
 from ..errors import ArgumentError, AssumptionError, LabelError
 from ..network import Dense, Network
 from ..activations import relu
+from ..precision import Format
 from ..registry import Architecture, PaperSize, register
 from ..verify import check_self
+from ._target import certified, in_format, refusals, target_format
 
 __all__ = ["zhang2017", "architecture"]
 
 _TINY = np.finfo(float).tiny
+
+#: Largest N certified in each format (benchmarks/float_limits.py --mode after: N standard Gaussian
+#: points in R^32, labels uniform in [−1, 1], seeds 0–2; every N of the doubling-and-bisection grid
+#: below it certified too; "measured_to" is the largest N tried). A fact about these data, not a
+#: guarantee: the builder certifies its own network anyway. float32's regression tolerance
+#: (1e-6·max(1, max|y|), that of memorize.certify) is below the worst-case error of the first
+#: layer times the output weights (~1/gap) for any N.
+FLOAT_LIMITS = {"float32": 0, "bfloat16": 3, "measured_to": 4}
 
 
 def architecture(n: int, dx: int, dy: int = 1, **_options) -> Architecture:
@@ -61,7 +71,18 @@ def _largest_terms(Zs: np.ndarray, Ys: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return (jump * (Zs[-1] - zi)).max(axis=0), (jump * (zi - Zs[0])).max(axis=0)
 
 
-def choose_direction(ar: Arithmetic, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, n_directions: int):
+def _format_weights(fmt: Format | None, d: int) -> tuple[float, float] | None:
+    """Weights of the two score terms for a target format: the output term (the output weights
+    and, below float32, the hidden values are rounded to the format: u) and the offset term
+    (the first layer: inputs exact, the direction a number of the format, d products accumulated:
+    u + d·u_acc). None for float64, whose score is the plain sum (both terms at 2⁻⁵³)."""
+    if fmt is None or fmt.name == "float64":
+        return None
+    return fmt.u, fmt.u + d * fmt.accumulator.u
+
+
+def choose_direction(ar: Arithmetic, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, n_directions: int,
+                     fmt: Format | None = None):
     """Step 1: a direction along which the points are distinct, chosen for the float64 error.
 
     Claim: the returned direction's projections are distinct in float64 (unless no candidate has
@@ -71,7 +92,9 @@ def choose_direction(ar: Arithmetic, X: np.ndarray, Y: np.ndarray, rng: np.rando
     max|z|·max|y|/gap, which covers uncentred data whose projections are far from zero. Half of
     the candidates are orthogonal to the data mean, which removes the offset of uncentred data
     (raw pixels). Exact builds draw integer directions (scaling w changes nothing, and short
-    integers keep the exact projections short).
+    integers keep the exact projections short). For a target format ``fmt`` the candidates are
+    numbers of the format (the network's first layer holds them) and the two terms are weighted
+    by the format's rounding of each (:func:`_format_weights`).
 
     Returns the direction, the sorted order of the points along it, the smallest gap and max|z|.
     """
@@ -84,6 +107,9 @@ def choose_direction(ar: Arithmetic, X: np.ndarray, Y: np.ndarray, rng: np.rando
         half = n_directions // 2
         W[:, :half] -= np.outer(u, u @ W[:, :half])
     W = ar.directions(W)
+    weights = _format_weights(fmt, d)
+    if weights is not None:
+        W = fmt.round(W)
     # (WᵀXᵀ)ᵀ is Fortran-ordered (column sorts run on contiguous memory), and BLAS computes
     # it several times faster than X @ W for a handful of columns.
     Z = (W.T @ X.T).T
@@ -96,7 +122,11 @@ def choose_direction(ar: Arithmetic, X: np.ndarray, Y: np.ndarray, rng: np.rando
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         plus, minus = _largest_terms(Zs, Y[order])
         offset = zmax * max(1.0, float(np.max(np.abs(Y)))) / np.where(min_gap > 0, min_gap, np.nan)
-        score = np.concatenate([plus + offset, minus + offset])
+        if weights is None:
+            score = np.concatenate([plus + offset, minus + offset])
+        else:
+            u_out, u_in = weights
+            score = np.concatenate([u_out * plus + u_in * offset, u_out * minus + u_in * offset])
     score = np.where(np.tile(distinct, 2) & np.isfinite(score), score, np.inf)
     best = int(np.argmin(score)) if np.isfinite(score).any() else int(np.argmax(min_gap))
     col, sign = best % n_directions, (1 if best < n_directions else -1)
@@ -224,9 +254,11 @@ def _slopes(ar: Arithmetic, z, b1, Y, theta):
     reference="C. Zhang, S. Bengio, M. Hardt, B. Recht, O. Vinyals. Understanding deep learning requires rethinking generalization. ICLR 2017.",
     assumptions=("distinct points",),
     paper_size=paper_size,
+    float_limits=FLOAT_LIMITS,
 )
 def zhang2017(
-    X, y, *, n_directions: int | None = None, direction=None, theta: float = 0.0, rng=None, exact: bool = False
+    X, y, *, n_directions: int | None = None, direction=None, theta: float = 0.0, rng=None, exact: bool = False,
+    dtype=None,
 ) -> Network:
     """Build a one-hidden-layer ReLU network with N units that interpolates ``(X, y)``.
 
@@ -251,6 +283,12 @@ def zhang2017(
     exact : bool, default False
         Build in exact rational arithmetic (object arrays of ``int``/``Fraction``); the network
         then interpolates with error exactly 0.
+    dtype : str, NumPy or torch dtype, optional
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with candidate
+        directions of the format, scored by its rounding (:func:`choose_direction`); weights rounded to
+        it; every point certified (``meta["certificate"]``) or :class:`~memorize.errors.PrecisionError`
+        (limits: :data:`FLOAT_LIMITS`; ``float_safe`` is correct in the format by design). None: the
+        float64 network, uncertified.
 
     Returns
     -------
@@ -288,7 +326,8 @@ def zhang2017(
     >>> memorize.verify(net, X, y).max_error < 1e-10
     True
     """
-    data: Dataset = prepare(X, y, task="regression")
+    fmt = target_format(dtype, exact=exact)
+    data: Dataset = in_format(prepare(X, y, task="regression"), fmt, "zhang2017")
     if not (0.0 <= theta < 0.5):
         raise ArgumentError(f"theta: must lie in [0, 0.5) (θ ≥ 1/2 makes the slope recursion unstable), got {theta}")
     ar = arithmetic(exact)
@@ -300,7 +339,7 @@ def zhang2017(
     if int(n_directions) < 1:
         raise ArgumentError(f"n_directions: must be at least 1, got {n_directions}")
     if direction is None:
-        w, order, min_gap, zmax = choose_direction(ar, data.X, data.Y, gen, int(n_directions))
+        w, order, min_gap, zmax = choose_direction(ar, data.X, data.Y, gen, int(n_directions), fmt)
     else:
         w = np.array(direction, dtype=np.float64).ravel()
         if w.shape != (d,) or not np.isfinite(w).all() or not w.any():
@@ -310,9 +349,10 @@ def zhang2017(
         zmax = float(np.max(np.abs(z0)))
         n_directions = 0
 
-    z, order = sort_along(ar, data.X, w, order, zmax, n_directions)
-    Y = ar.array(data.Y)[order]
-    b, th = place_kinks(ar, z, theta)
+    with refusals(fmt, "zhang2017"):
+        z, order = sort_along(ar, data.X, w, order, zmax, n_directions)
+        Y = ar.array(data.Y)[order]
+        b, th = place_kinks(ar, z, theta)
     alpha = spline_weights(ar, z, b, Y, th)
     mass = check_on_line(ar, z, b, alpha, Y, data.index[order])
 
@@ -331,4 +371,6 @@ def zhang2017(
     if mass is not None:
         meta["cancellation_mass"] = mass
         meta["error_estimate"] = 2 * U64 * mass
-    return Network([Dense(W1, -b, relu), Dense(alpha.T.copy(), ar.zeros(k))], meta)
+    net = Network([Dense(W1, -b, relu), Dense(alpha.T.copy(), ar.zeros(k))], meta)
+    # Step 6 (dtype given): the network in its format, certified on every point
+    return certified(net, data, fmt, "zhang2017")

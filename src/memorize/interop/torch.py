@@ -38,6 +38,7 @@ from .._exact import exact_scalar
 from ..activations import Activation, hardtanh, identity, relu, relu_like, step
 from ..errors import ArgumentError, ArgumentTypeError, ExactnessError, NonFiniteError
 from ..network import Dense, Network, Residual
+from ..precision import Format, as_format
 
 __all__ = ["to_torch", "from_torch", "ReLULike", "Step", "ResidualBlock"]
 
@@ -100,12 +101,23 @@ def _activation_module(act: Activation) -> nn.Module | None:
     raise ArgumentError(f"activation: {act!r} has no PyTorch counterpart")  # pragma: no cover
 
 
-def _linear(W: np.ndarray, b: np.ndarray, dtype, device) -> nn.Linear:
+def _linear(W: np.ndarray, b: np.ndarray, dtype, device, fmt: Format | None) -> nn.Linear:
     lin = nn.Linear(W.shape[1], W.shape[0], bias=True, dtype=dtype, device=device)
+    # rounded here, explicitly (float64 -> float32 -> format, as PyTorch converts): the copy into
+    # the parameter then holds the format's numbers and rounds nothing
+    rnd = (lambda a: np.array(a, dtype=np.float64)) if fmt is None else fmt.round
     with torch.no_grad():
-        lin.weight.copy_(torch.from_numpy(np.array(W, dtype=np.float64)))
-        lin.bias.copy_(torch.from_numpy(np.array(b, dtype=np.float64)))
+        lin.weight.copy_(torch.from_numpy(rnd(W)))
+        lin.bias.copy_(torch.from_numpy(rnd(b)))
     return lin
+
+
+def _export_format(dtype) -> Format | None:
+    """The memorize format of a torch dtype (None for one it does not model, e.g. float8)."""
+    try:
+        return as_format(dtype)
+    except ArgumentError:
+        return None
 
 
 def to_torch(net: Network, dtype=None, device=None) -> nn.Sequential:
@@ -116,17 +128,29 @@ def to_torch(net: Network, dtype=None, device=None) -> nn.Sequential:
     net : Network
         A float64 network. Exact networks are refused (see Raises).
     dtype : torch.dtype, default torch.float64
-        Parameter dtype. In float64 the module's output equals ``net(X)`` up to the rounding
-        of a different summation order (≤ 1e-12 relative for every builder, tested); lower
-        precision voids the memorization guarantee — re-check with :func:`memorize.verify`
-        on the re-imported network or by comparing predictions.
+        Parameter dtype. The weights are rounded to it with
+        :meth:`memorize.precision.Format.round` (the same numbers as PyTorch's own conversion,
+        done explicitly). In float64 the module's output equals ``net(X)`` up to the rounding
+        of a different summation order (≤ 1e-12 relative for every builder, tested). In a
+        smaller format the guarantee is the certificate's: a network built with ``dtype=``
+        of this format (``memorize.build(..., dtype="float32")``) carries
+        ``meta["certificate"]``, and the export keeps it in ``memorize_meta`` only when its
+        format is the export's dtype (or float64, the network itself). Then every training
+        point is classified (or fitted within the certificate's tolerance) by the module run
+        in that dtype on a CPU, for every summation order and with or without fused
+        multiply-adds, bfloat16 and float16 accumulating in float32
+        (:func:`memorize.certify`); not covered are TF32 matrix products
+        (``torch.backends.cuda.matmul.allow_tf32``) and reduced-precision GPU reductions.
+        Without a matching certificate, lower precision voids the memorization
+        guarantee: check with :func:`memorize.certify` or :func:`memorize.verify` (``dtype=``).
     device : torch.device or str, optional
 
     Returns
     -------
     torch.nn.Sequential
         Linear layers with activation modules, and :class:`ResidualBlock` for residual
-        blocks. The attribute ``memorize_meta`` holds a copy of ``net.meta``.
+        blocks. The attribute ``memorize_meta`` holds a copy of ``net.meta`` (its
+        ``"certificate"`` dropped when it certifies a format other than a smaller export dtype).
 
     Raises
     ------
@@ -143,6 +167,13 @@ def to_torch(net: Network, dtype=None, device=None) -> nn.Sequential:
     >>> out = module(torch.from_numpy(X)).detach().numpy()
     >>> bool(np.max(np.abs(out - net(X))) <= 1e-12 * np.max(np.abs(net(X))))
     True
+    >>> labels = np.arange(20) % 3
+    >>> cert_net = memorize.build("float_safe_classifier", X, labels, dtype="float32")
+    >>> m32 = cert_net.to_torch(dtype=torch.float32)
+    >>> m32.memorize_meta["certificate"]["format"]
+    'float32'
+    >>> "certificate" in cert_net.to_torch(dtype=torch.bfloat16).memorize_meta
+    False
     """
     if not isinstance(net, Network):
         raise ArgumentTypeError(f"net: expected a memorize.Network, got {type(net).__name__}")
@@ -162,23 +193,30 @@ def to_torch(net: Network, dtype=None, device=None) -> nn.Sequential:
         dtype = torch.float64
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise ArgumentTypeError(f"dtype: expected a floating torch.dtype such as torch.float64, got {dtype!r}")
+    fmt = _export_format(dtype)
     modules: list[nn.Module] = []
     for layer in net.layers:
         act = _activation_module(layer.activation)
         if isinstance(layer, Dense):
-            modules.append(_linear(layer.weight, layer.bias, dtype, device))
+            modules.append(_linear(layer.weight, layer.bias, dtype, device, fmt))
             if act is not None:
                 modules.append(act)
         else:
             modules.append(
                 ResidualBlock(
-                    _linear(layer.U, layer.b, dtype, device),
+                    _linear(layer.U, layer.b, dtype, device, fmt),
                     act if act is not None else nn.Identity(),
-                    _linear(layer.V, layer.c, dtype, device),
+                    _linear(layer.V, layer.c, dtype, device, fmt),
                 )
             )
     seq = nn.Sequential(*modules)
-    seq.memorize_meta = dict(net.meta)
+    meta = dict(net.meta)
+    cert = meta.get("certificate")
+    if isinstance(cert, dict) and (fmt is None or fmt.name not in ("float64", cert.get("format"))):
+        # it certifies another format than the one exported (a float64 export is the network
+        # itself, whose certificate still says what its rounding to that format does)
+        del meta["certificate"]
+    seq.memorize_meta = meta
     return seq
 
 

@@ -17,6 +17,7 @@ from ..._linalg import EPS64
 from ...activations import Activation, hardtanh
 from ...errors import AssumptionError
 from ...network import DEFAULT_CHUNK_BYTES, Dense, Network
+from ...precision import Format
 from ...rewrite import hardtanh_to_relu
 from . import _core
 
@@ -37,7 +38,8 @@ class Core:
 
 
 def build_core(ar: Arithmetic, X, Y, *, n_win_max: int, K: int, act: Activation, V, mu, eta, strategy: str,
-               n_dir: int, rng, refit: bool, final_widths, d_out: int, method: str, n_trials: int = 1) -> Core:
+               n_dir: int, rng, refit: bool, final_widths, d_out: int, method: str, n_trials: int = 1,
+               fmt: Format | None = None) -> Core:
     """Fit the Theorem 3.1 core to ``X`` (n, d) and ``Y`` (n, k) (already checked, |Y| ≤ V/2).
 
     The hard-tanh layers map a point of window j (position s) to the block outputs y: layer 1
@@ -47,7 +49,10 @@ def build_core(ar: Arithmetic, X, Y, *, n_win_max: int, K: int, act: Activation,
 
     Steps, in order: 1 :func:`choose_core_direction`, 2 :func:`sort_along`, 3 the windows
     (:func:`_core.make_windows`), 4 :func:`window_layer`, 5 :func:`refit_positions` (float64
-    only) and :func:`_core.check_positions`, 6 :func:`zigzag_layer`.
+    only) and :func:`_core.check_positions`, 6 :func:`zigzag_layer`. For a target format ``fmt``
+    (the data already its numbers) layer 1's margins are checked against its rounding, layer 2
+    is fitted to the positions the *rounded* layer 1 gives, and ``info["predicted_error"]`` is
+    the cancellation mass times the format's spacing.
     """
     n = X.shape[0]
     n_win = max(1, -(-n // K))
@@ -61,15 +66,15 @@ def build_core(ar: Arithmetic, X, Y, *, n_win_max: int, K: int, act: Activation,
     )
     ts, order = sort_along(ar, X, u, order, n_dir, method)
     win = _core.make_windows(ar, ts, n_win, K, ar.rational(eta, 1000))
-    W1, b1, S = window_layer(ar, u, win, ts, method)
+    W1, b1, S = window_layer(ar, u, win, ts, method, fmt)
     if refit and not ar.exact:
-        S = refit_positions(win, S, W1, b1, act, X, order, final_widths, d_out)
+        S = refit_positions(win, S, W1, b1, act, X, order, final_widths, d_out, fmt)
     _core.check_positions(ar, S, f"X: {method}: two points are indistinguishable after float64 rounding of layer 1; pass exact=True")
     Yw = _core.window_labels(ar, ar.array(Y)[order], win)
     W2, b2, W3, b3, vals, fits = zigzag_layer(ar, S, Yw, V, mu, strategy, relu_proxy)
     out = np.empty((n, Y.shape[1]), dtype=ar.dtype)  # outputs at the points, in the user's order
     out[order[win.src[win.real]]] = vals[win.real]
-    info = _core_info(ar, u, n, win, fits, score, eta, mu, V, refit)
+    info = _core_info(ar, u, n, win, fits, score, eta, mu, V, refit, fmt)
     info["_values"] = out
     return Core(W1, b1, W2, b2, W3, b3, n_win, K, info)
 
@@ -124,30 +129,36 @@ def sort_along(ar: Arithmetic, X, u, order, n_dir: int, method: str):
     )
 
 
-def window_layer(ar: Arithmetic, u, win: _core.Windows, ts, method: str):
+def window_layer(ar: Arithmetic, u, win: _core.Windows, ts, method: str, fmt: Format | None = None):
     """Step 4: layer 1, one hard-tanh ramp per window along u, and the positions it gives.
 
     Claim: unit j computes φ_j(x) = σ_H(c_j<u, x> + e_j) (see :func:`_core.ramps`), i.e. 2s − 1 at
     the points of window j and ∓1 at the points left/right of it; in float64 the margin by which
     the neighbouring windows' points saturate exceeds the rounding of the layer (else
-    :class:`AssumptionError`). Returns ``(W1, b1, S)``, S the positions (n_win, K).
+    :class:`AssumptionError`). For a target format ``fmt`` the rounding is the format's: its
+    weights and bias are rounded (u) and d products accumulated (d·u_acc), with a factor 4.
+    Returns ``(W1, b1, S)``, S the positions (n_win, K).
     """
     c, b1, S = _core.ramps(ar, win)
     W1 = c[:, None] * ar.array(u)[None, :]
     # the float64 layer 1 rounds at ε·|c|·(|t| + |R + L|/2); the neighbours' margin must dwarf that
     cf, mid = ar.to_float(c), np.abs(ar.to_float(win.R + win.L))
-    err = ar.tol(64 * EPS64 * (np.abs(cf) * (np.max(np.abs(ar.to_float(ts))) + mid / 2) + 1))
+    eps = 64 * EPS64 if fmt is None else 4 * (2 * fmt.u + (len(u) + 1) * fmt.accumulator.u)
+    err = ar.tol(eps * (np.abs(cf) * (np.max(np.abs(ar.to_float(ts))) + mid / 2) + 1))
     if np.any(win.margin < err):
         raise AssumptionError(f"X: {method}: the gap between two windows is at the float64 rounding level of layer 1; pass exact=True")
     return W1, b1, S
 
 
-def refit_positions(win: _core.Windows, S, W1, b1, act: Activation, X, order, final_widths, d_out: int):
+def refit_positions(win: _core.Windows, S, W1, b1, act: Activation, X, order, final_widths, d_out: int,
+                    fmt: Format | None = None):
     """Step 5 (float64 only): the positions of the real points as the float64 layer 1 computes them.
 
     Claim: the returned S equals (φ_j(x) + 1)/2 at every real point bit for bit as the final
     network's first layer (in the target activation, same rewrite and chunking as ``verify``)
     computes it, so layer 2 fitted to it absorbs layer 1's rounding. Virtual positions are kept.
+    For a target format ``fmt`` the layer's weights are first rounded to it: layer 2 then
+    absorbs that rounding too (the certificate's reference values are those of the rounded net).
     """
     n, d = X.shape
     rows = chunk_rows_for(final_widths, d, d_out)
@@ -156,7 +167,7 @@ def refit_positions(win: _core.Windows, S, W1, b1, act: Activation, X, order, fi
     win_of_row = np.empty(n, dtype=np.int64)
     win_of_row[order] = win_of_sorted
     mirror = {0: mirror_mask(W1.shape[0])}
-    phi = layer_values([Dense(W1, b1, hardtanh)], act, X, rows, {0: win_of_row}, final_widths, mirror)[0]
+    phi = layer_values([Dense(W1, b1, hardtanh)], act, X, rows, {0: win_of_row}, final_widths, mirror, fmt)[0]
     s_sorted = (phi[order] + 1.0) / 2.0
     S = S.copy()
     S[win.real] = s_sorted[win.src[win.real]]
@@ -188,7 +199,8 @@ def zigzag_layer(ar: Arithmetic, S, Yw, V, mu, strategy: str, relu_proxy: bool):
     return W2, b2, W3, b3, vals, fits
 
 
-def _core_info(ar: Arithmetic, u, n: int, win: _core.Windows, fits, score, eta, mu, V, refit: bool) -> dict:
+def _core_info(ar: Arithmetic, u, n: int, win: _core.Windows, fits, score, eta, mu, V, refit: bool,
+               fmt: Format | None = None) -> dict:
     """The facts of a core for ``meta``."""
     n_win, K = win.T.shape
     strategies = [zz.strategy for zz in fits]
@@ -202,7 +214,7 @@ def _core_info(ar: Arithmetic, u, n: int, win: _core.Windows, fits, score, eta, 
         "max_level": float(max(zz.max_level for zz in fits)),
         "cancellation_mass": mass,
         # rough float64 error of the output (measured errors were 2–4× below it); exact: 0
-        "predicted_error": mass * ar.eps,
+        "predicted_error": mass * (ar.eps if fmt is None else fmt.eps),
         "window_score": float(score),
         "eta": float(eta),
         "mu": float(mu),
@@ -212,14 +224,15 @@ def _core_info(ar: Arithmetic, u, n: int, win: _core.Windows, fits, score, eta, 
 
 
 def layer_values(layers_ht, act: Activation, X, rows: int, units: dict, final_widths,
-                 mirror: dict | None = None) -> dict:
+                 mirror: dict | None = None, fmt: Format | None = None) -> dict:
     """Hard-tanh values of chosen units, as the float64 network in activation ``act`` computes them.
 
     ``units`` maps a layer index i (0-based, into ``layers_ht``) to ``unit_of_row``: the unit of
     layer i to read at every row (−1: none, NaN returned). The layers are rewritten (with
     ``mirror``, as :func:`finish` does), padded to ``final_widths`` and evaluated in chunks of
     ``rows`` rows, exactly as the final network's first ``len(layers_ht)`` layers are by its
-    forward pass, so the values match it bit for bit. Returns ``{i: values}``.
+    forward pass, so the values match it bit for bit (with ``fmt``, the layers' weights are
+    first rounded to the format, as the network the user runs holds them). Returns ``{i: values}``.
     """
     depth = len(layers_ht)
     n_out = layers_ht[-1].weight.shape[0]
@@ -232,7 +245,10 @@ def layer_values(layers_ht, act: Activation, X, rows: int, units: dict, final_wi
     for i, layer in enumerate(ht.layers[:depth]):
         W = layer.weight
         cols = W.shape[1] if cols is None else cols
-        layers.append(Dense(pad(W, final_widths[i], cols), padv(layer.bias, final_widths[i]), layer.activation))
+        W, b = pad(W, final_widths[i], cols), padv(layer.bias, final_widths[i])
+        if fmt is not None:  # the layer the user runs: its weights rounded to the format
+            W, b = fmt.round(W), fmt.round(b)
+        layers.append(Dense(W, b, layer.activation))
         cols = final_widths[i]
     out = {i: np.full(X.shape[0], np.nan) for i in units}
     for start in range(0, X.shape[0], rows):

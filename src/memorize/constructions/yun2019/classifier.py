@@ -21,12 +21,20 @@ from ...errors import CapacityError, ConstructionError
 from ...network import Dense, Network
 from ...registry import Architecture, PaperSize, register
 from ...verify import check_self
+from .._target import certified, in_format, refusals, target_format, tuned
 from . import _build, _core
 from ._options import REF, balanced_pair, check_activation, check_common, check_widths, factor, n_trials_of, num_params
 
 __all__ = [
     "yun2019_classifier", "classifier_architecture", "classifier_condition", "classifier_paper_size", "class_codes",
 ]
+
+
+#: Largest N certified in each format (benchmarks/float_limits.py --mode after: N standard Gaussian
+#: points in R^32, 10 classes, ReLU, seeds 0–2; every N of the doubling-and-bisection grid below
+#: it certified too; "measured_to" is the largest N tried). A fact about these data, not a
+#: guarantee: the builder certifies its own network anyway.
+FLOAT_LIMITS = {"float32": 8, "bfloat16": 0, "measured_to": 16}
 
 
 def classifier_condition(d1: int, d2: int, d3: int, n: int, classes: int, activation="relu") -> bool:
@@ -131,6 +139,7 @@ def class_codes(ar: Arithmetic, C: int, half_range: int = 1):
     aliases=("yun2019_prop32",),
     assumptions=("distinct points", "one-hot labels"),
     paper_size=classifier_paper_size,
+    float_limits=FLOAT_LIMITS,
 )
 def yun2019_classifier(
     X,
@@ -148,6 +157,7 @@ def yun2019_classifier(
     rng=None,
     exact: bool = False,
     require_float64_exact: bool = False,
+    dtype=None,
 ) -> Network:
     """Build a three-hidden-layer network whose output is the one-hot vector of each point's class.
 
@@ -172,6 +182,13 @@ def yun2019_classifier(
     require_float64_exact : bool, default False
         Raise :class:`~memorize.errors.ConstructionError` instead of returning a float64 network
         whose exactness is not guaranteed (``meta["float64_exact_guaranteed"]`` False, below).
+    dtype : str, NumPy or torch dtype, optional
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with layer 1's
+        margins against its rounding, layer 2 fitted to the positions the rounded layer 1 computes, the
+        escalation to 48 directions decided on the format's predicted error; weights rounded to it;
+        every point certified (``meta["certificate"]``) or :class:`~memorize.errors.PrecisionError`
+        (limits: :data:`FLOAT_LIMITS`; ``float_safe_classifier`` is correct in the format by design).
+        None: the float64 network, uncertified.
 
     Returns
     -------
@@ -222,7 +239,8 @@ def yun2019_classifier(
     0.0
     """
     act = check_activation(activation)
-    data: Dataset = prepare(X, y, task="classification", classes=classes)
+    fmt = target_format(dtype, exact=exact)
+    data: Dataset = in_format(prepare(X, y, task="classification", classes=classes), fmt, "yun2019_classifier")
     ar = arithmetic(exact)
     n = data.X.shape[0]
     C = data.k
@@ -240,9 +258,10 @@ def yun2019_classifier(
     tol_code = ar.div(7 * delta, 16)
     core_options = dict(
         n_win_max=d1 // f, K=2 * ((d2 // f) // 2), act=act, V=V, mu=mu_x, eta=eta, strategy=strategy,
-        refit=refit, final_widths=(d1, d2, d3), d_out=C, method="yun2019_classifier",
+        refit=refit, final_widths=(d1, d2, d3), d_out=C, method="yun2019_classifier", fmt=tuned(fmt),
     )
-    core, directions = fit_codes(ar, data.X, codes, n_directions, n_dir, n_trials, as_rng(rng), float(tol_code), core_options)
+    with refusals(fmt, "yun2019_classifier"):
+        core, directions = fit_codes(ar, data.X, codes, n_directions, n_dir, n_trials, as_rng(rng), float(tol_code), core_options)
     info = core.info
     info["directions_tried"] = int(directions)
     # the decoder makes any core error below 7Δ/16 harmless; the self-check demands it
@@ -274,7 +293,8 @@ def yun2019_classifier(
     meta = dict(net.meta)
     meta["sampled_code_error"] = float(sampled)
     meta["float64_exact_guaranteed"] = guaranteed
-    return Network(net.layers, meta)
+    # Step 5 (dtype given): the network in its format, certified on every point
+    return certified(Network(net.layers, meta), data, fmt, "yun2019_classifier")
 
 
 def fit_codes(ar: Arithmetic, X, codes, n_directions, n_dir: int, n_trials, rng, tol_code: float, core_options: dict):

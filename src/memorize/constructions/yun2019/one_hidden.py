@@ -22,6 +22,7 @@ from ...network import Dense, Network
 from ...registry import Architecture, PaperSize, register
 from ...verify import check_self, default_tol
 from .._slabs import SlabSet, build_slabs, plan_group_size, split_groups
+from .._target import certified, in_format, refusals, target_format, tuned
 
 __all__ = ["yun2019_one_hidden", "architecture"]
 
@@ -29,6 +30,18 @@ _REFERENCE = (
     "C. Yun, S. Sra, A. Jadbabaie. Small ReLU networks are powerful memorizers: a tight analysis of "
     "memorization capacity. NeurIPS 2019, Corollary 4.2."
 )
+
+
+#: Largest N certified in each format (benchmarks/float_limits.py --mode after: N standard Gaussian
+#: points in R^32, 10 classes, ReLU, seeds 0–2; every N of the doubling-and-bisection grid below
+#: it certified too; "measured_to" is the largest N tried). A fact about these data, not a
+#: guarantee: the builder certifies its own network anyway. ReLU bumps cancel four values of size
+#: M·|a| on the positive side of their slab; hard-tanh bumps saturate and are exact.
+FLOAT_LIMITS = {"float32": 1448, "bfloat16": 4, "measured_to": 2048}
+
+# A target format's margin acceptance: γ > 8·(rounding + residual), so that with M ≤ 8/γ the
+# group's |t| = M·|a| stays below 1 (the bump's flat top) and the others' above 3.
+_FORMAT_FACTOR = 8.0
 
 
 def _activation(activation) -> Activation:
@@ -137,6 +150,7 @@ def route_to_classes(ar: Arithmetic, group_labels: np.ndarray, coef: np.ndarray,
     aliases=("yun2019_cor42",),
     assumptions=("general position", "one-hot labels"),
     paper_size=paper_size,
+    float_limits=FLOAT_LIMITS,
 )
 def yun2019_one_hidden(
     X,
@@ -146,6 +160,7 @@ def yun2019_one_hidden(
     classes=None,
     rng=None,
     exact: bool = False,
+    dtype=None,
 ) -> Network:
     """Build a one-hidden-layer classifier whose outputs are one-hot on every point.
 
@@ -165,6 +180,13 @@ def yun2019_one_hidden(
         Seeds the grouping and the hyperplane normals (``None`` means seed 0).
     exact : bool, default False
         Build in exact rational arithmetic (small data): outputs are then exactly one-hot.
+    dtype : str, NumPy or torch dtype, optional
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with
+        hyperplanes of the format, margins wide enough for the gain to keep every group on its bump's
+        flat top; weights rounded to it; every point certified (``meta["certificate"]``) or
+        :class:`~memorize.errors.PrecisionError` (limits: :data:`FLOAT_LIMITS`;
+        ``float_safe_classifier`` is correct in the format by design). None: the float64 network,
+        uncertified.
 
     Returns
     -------
@@ -215,17 +237,20 @@ def yun2019_one_hidden(
     >>> memorize.verify(net, X, y).accuracy
     1.0
     """
-    data: Dataset = prepare(X, y, task="classification", classes=classes)
+    fmt = target_format(dtype, exact=exact)
+    data: Dataset = in_format(prepare(X, y, task="classification", classes=classes), fmt, "yun2019_one_hidden")
     act = _activation(activation)
     ar = arithmetic(exact)
     gen = as_rng(rng)
     n, d = data.X.shape
     k = data.k
-    groups, hull, size = class_groups(ar, data.X, data.labels, k, gen)
-    # Step 2: a hyperplane through each group, every other point at least its margin γ > 0 away
-    slabs = build_slabs(
-        data.X, groups, rng=gen, ar=ar, labels=data.labels, max_size=size, hull=hull, allow_dependent=True
-    )
+    with refusals(fmt, "yun2019_one_hidden"):
+        groups, hull, size = class_groups(ar, data.X, data.labels, k, gen)
+        # Step 2: a hyperplane through each group, every other point at least its margin γ > 0 away
+        slabs = build_slabs(
+            data.X, groups, rng=gen, ar=ar, labels=data.labels, max_size=size, hull=hull, allow_dependent=True,
+            fmt=tuned(fmt), format_factor=_FORMAT_FACTOR,
+        )
     M = gains(ar, slabs)
     W1, b1, coef = bump_units(ar, act, slabs, M)
     per, G = len(coef), slabs.n_groups
@@ -245,7 +270,8 @@ def yun2019_one_hidden(
     # Step 6: the claim checked at every point
     out = net(ar.asarray(data.X))
     check_self(out, ar.asarray(data.Y), default_tol(1.0, ar.exact), method="yun2019_one_hidden", index=data.index)
-    return net
+    # Step 7 (dtype given): the network in its format, certified on every point
+    return certified(net, data, fmt, "yun2019_one_hidden")
 
 
 def _min_groups(labels: np.ndarray, size: int) -> int:

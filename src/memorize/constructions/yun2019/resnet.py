@@ -30,11 +30,24 @@ from ...activations import Activation, get_activation, identity
 from ...data import Dataset, as_rng, format_indices, prepare
 from ...errors import ArgumentError, ArgumentTypeError, AssumptionError, CapacityError
 from ...network import DEFAULT_CHUNK_BYTES, Dense, Network, Residual
+from ...precision import Format, round_network
 from ...registry import Architecture, PaperSize, register
 from ...verify import check_self
 from .._slabs import build_slabs, split_groups
+from .._target import certified, in_format, refusals, target_format, tuned
 
 __all__ = ["yun2019_resnet", "resnet_architecture", "resnet_bound", "resnet_condition"]
+
+
+#: Largest N certified in each format (benchmarks/float_limits.py --mode after: N standard Gaussian
+#: points in R^32, 10 classes, ReLU, seeds 0–2; every N of the doubling-and-bisection grid below
+#: it certified too; "measured_to" is the largest N tried). A fact about these data, not a
+#: guarantee: the builder certifies its own network anyway.
+FLOAT_LIMITS = {"float32": 724, "bfloat16": 4, "measured_to": 1024}
+
+# A target format's margin acceptance: γ > 8·(rounding + residual), so that with M ≤ 8/γ a group's
+# |M·s| stays below 1 (the bump's flat top) and the others' above 3.
+_FORMAT_FACTOR = 8.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,6 +156,7 @@ class Setting:
     dy: int
     robust_cols: np.ndarray | None
     rng: np.random.Generator
+    fmt: Format | None = None  # the format the network is built for (None: float64)
 
     @property
     def unit(self) -> int:
@@ -243,12 +257,13 @@ def fit_slabs(ar: Arithmetic, H: np.ndarray, groups, s: Setting, block: int, tal
             continue
         try:
             sl = build_slabs(H if cols is None else H[:, cols], part, rng=s.rng, exact=ar.exact, labels=s.labels,
-                             max_size=s.d, allow_dependent=True)
+                             max_size=s.d, allow_dependent=True, fmt=s.fmt, format_factor=_FORMAT_FACTOR)
         except AssumptionError:
             if cols is None:
                 raise
             cols = None  # points that tie on the noise-free coordinates: every coordinate (order-sensitive)
-            sl = build_slabs(H, part, rng=s.rng, exact=ar.exact, labels=s.labels, max_size=s.d, allow_dependent=True)
+            sl = build_slabs(H, part, rng=s.rng, exact=ar.exact, labels=s.labels, max_size=s.d, allow_dependent=True,
+                             fmt=s.fmt, format_factor=_FORMAT_FACTOR)
         tally.shrunk_groups += sl.shrunk_groups
         tally.normal_retries += sl.normal_retries
         for j in range(sl.n_groups):
@@ -259,10 +274,13 @@ def fit_slabs(ar: Arithmetic, H: np.ndarray, groups, s: Setting, block: int, tal
     return fitted
 
 
-def bump_gain(ar: Arithmetic, margin):
+def bump_gain(ar: Arithmetic, margin, fmt: Format | None = None):
     """The gain ``M = 4/δ`` of a bump whose slab has margin δ (any gain when δ = ∞: the group
-    holds every point)."""
-    return ar.div(4, margin) if _exact.is_finite(margin) else 1
+    holds every point). For a target format the power of two ≥ 4/δ, so that M·a is a number of
+    the format when the normal a is."""
+    if not _exact.is_finite(margin):
+        return 1
+    return ar.div(4, margin) if fmt is None else float(2.0 ** np.ceil(np.log2(4.0 / float(margin))))
 
 
 def straddling_slab(ar: Arithmetic, H: np.ndarray, rows, moved: set, s: Setting) -> tuple | None:
@@ -281,7 +299,7 @@ def straddling_slab(ar: Arithmetic, H: np.ndarray, rows, moved: set, s: Setting)
         return None
     try:
         sl = build_slabs(H[:, keep], [rows], rng=s.rng, exact=ar.exact, labels=s.labels, max_size=s.d,
-                         allow_dependent=True)
+                         allow_dependent=True, fmt=s.fmt, format_factor=_FORMAT_FACTOR)
     except AssumptionError:
         return None  # a point ties with another on these coordinates: the unit stays idle
     if sl.n_groups != 1 or len(sl.groups[0]) != rows.size:
@@ -309,7 +327,7 @@ def fill_block(ar, H, width: int, later_nodes: int, queue: list, pending, s: Set
         # groups beyond this block's capacity (split on degenerate data) wait for the next block
         queue = [f[0] for f in fitted[k:]] + queue
         for rows, a, beta, m in fitted[:k]:
-            c, M = int(s.labels[rows[0]]), bump_gain(ar, m)
+            c, M = int(s.labels[rows[0]]), bump_gain(ar, m, s.fmt)
             nodes += [Node(M, a, beta, c, 1), Node(M, a, beta, c, -1)]
             tally.add_bump(block, rows, c, m)
     if pending is None and len(nodes) < cap and queue and later_nodes >= 1:
@@ -318,7 +336,7 @@ def fill_block(ar, H, width: int, later_nodes: int, queue: list, pending, s: Set
         slab = straddling_slab(ar, H, rows, {n_.cls for n_ in nodes} | {c}, s)
         if slab is not None:
             a, beta, m = slab
-            M = bump_gain(ar, m)
+            M = bump_gain(ar, m, s.fmt)
             nodes.append(Node(M, a, beta, c, 1))
             pending = Node(M, a, beta, c, -1)
             queue = queue[1:]
@@ -374,13 +392,16 @@ def chunk_rows(widths) -> int:
     return max(1, DEFAULT_CHUNK_BYTES // (3 * 8 * max(widths)))
 
 
-def propagate(layer, H: np.ndarray, rows: int) -> np.ndarray:
+def propagate(layer, H: np.ndarray, rows: int, fmt: Format | None = None) -> np.ndarray:
     """Step 5: the stream after ``layer``, computed chunk by chunk as ``Network.__call__`` does.
 
     Claim: the result is bit for bit what the finished float64 network computes after this
     layer (exact results do not depend on the chunks), so the next block's slabs are fitted on
-    the very values they will see.
+    the very values they will see. For a target format ``fmt`` the layer is first rounded to it:
+    the stream is then the certificate's reference value of the network the user runs.
     """
+    if fmt is not None:
+        layer = round_network(Network([layer]), fmt).layers[0]
     parts = [layer.forward(H[i : i + rows]) for i in range(0, H.shape[0], rows)]
     return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
 
@@ -412,7 +433,7 @@ def residual_blocks(ar: Arithmetic, X, ws: list[int], groups, D, s: Setting, row
         later = sum(w // u for w in block_ws[bi + 1 :])
         nodes, queue, pending = fill_block(ar, H, block_ws[bi], later, queue, pending, s, bi, tally)
         layers.append(push_block(ar, nodes, ar.scalar(D), s.act, d, block_ws[bi]))
-        H = propagate(layers[-1], H, rows)
+        H = propagate(layers[-1], H, rows, s.fmt)
         bi += 1
     return layers, H, block_ws, tally
 
@@ -495,8 +516,9 @@ def paper_size(n: int, dx: int, dy: int = 1, activation="relu", **_options) -> P
     reference="C. Yun, S. Sra, A. Jadbabaie. Small ReLU networks are powerful memorizers: a tight analysis of memorization capacity. NeurIPS 2019, Theorem 4.1.",
     assumptions=("general position", "one-hot labels", "d_x ≥ d_y"),
     paper_size=paper_size,
+    float_limits=FLOAT_LIMITS,
 )
-def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: bool = False) -> Network:
+def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: bool = False, dtype=None) -> Network:
     """Build a ResNet that maps every point to the exact one-hot vector of its class.
 
     Parameters
@@ -516,6 +538,13 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         Seeds the grouping and the hyperplane normals (``None`` means seed 0).
     exact : bool, default False
         Build in exact rational arithmetic (small data): outputs are then exactly one-hot.
+    dtype : str, NumPy or torch dtype, optional
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with
+        hyperplanes of the format, power-of-two gains, each block's slabs fitted on the stream of the
+        rounded earlier blocks; weights rounded to it; every point certified (``meta["certificate"]``)
+        or :class:`~memorize.errors.PrecisionError` (limits: :data:`FLOAT_LIMITS`;
+        ``float_safe_classifier`` is correct in the format by design). None: the float64 network,
+        uncertified.
 
     Returns
     -------
@@ -589,7 +618,8 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
     >>> memorize.verify(net, X, y).max_error
     0.0
     """
-    data: Dataset = prepare(X, y, task="classification")
+    fmt = target_format(dtype, exact=exact)
+    data: Dataset = in_format(prepare(X, y, task="classification"), fmt, "yun2019_resnet")
     act = _activation(activation)
     ar = arithmetic(exact)
     gen = as_rng(rng)
@@ -602,10 +632,11 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         )
     ws, groups = plan_blocks(widths, n, d, dy, data.labels, act, gen)
     D = push_length(data.X, dy)
-    setting = Setting(act, data.labels, d, dy, noise_free_columns(ar, act, d, dy), gen)
+    setting = Setting(act, data.labels, d, dy, noise_free_columns(ar, act, d, dy), gen, tuned(fmt))
     rows = chunk_rows([d] + ws + [_unit(act) * dy])
-    layers, H, block_ws, tally = residual_blocks(ar, data.X, ws, groups, D, setting, rows, default=widths is None)
-    alpha, lo, gaps = class_thresholds(ar, H, data)
+    with refusals(fmt, "yun2019_resnet"):
+        layers, H, block_ws, tally = residual_blocks(ar, data.X, ws, groups, D, setting, rows, default=widths is None)
+        alpha, lo, gaps = class_thresholds(ar, H, data)
     layers += output_layer(ar, alpha, lo, act, d)
     check_output(ar, layers[-2:], H, data, rows)
 
@@ -631,4 +662,5 @@ def yun2019_resnet(X, y, *, widths=None, activation="relu", rng=None, exact: boo
         "order_sensitive_bumps": tally.order_sensitive,
         "n_duplicates_merged": data.n_duplicates,
     }
-    return Network(layers, meta)
+    # Step 9 (dtype given): the network in its format, certified on every point
+    return certified(Network(layers, meta), data, fmt, "yun2019_resnet")

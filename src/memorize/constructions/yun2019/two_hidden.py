@@ -10,18 +10,29 @@ rewritten unit by unit (:func:`memorize.rewrite.hardtanh_to_relu`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ...activations import Activation, hardtanh, identity
 from ...data import as_rng
 from ...errors import CapacityError
 from ...network import Dense, Network
 from ...registry import Architecture, PaperSize, register
 from ...verify import check_self
+from .._target import certified, in_format, refusals, target_format, tuned
 from . import _build, _core
 from ._options import (
     REF, balanced_pair, check_activation, check_widths, factor, n_trials_of, num_params, regression_inputs,
 )
 
 __all__ = ["yun2019_two_hidden", "two_hidden_architecture", "two_hidden_condition", "two_hidden_paper_size"]
+
+#: Largest N certified in each format (benchmarks/float_limits.py --mode after: N standard Gaussian
+#: points in R^32, labels uniform in [−1, 1], ReLU, seeds 0–2; every N of the doubling-and-bisection
+#: grid below it certified too; "measured_to" is the largest N tried). A fact about these data, not
+#: a guarantee: the builder certifies its own network anyway. The output adds zig-zag values of
+#: size up to the cancellation mass: float32's regression tolerance (1e-6·max(1, max|y|)) is below
+#: its worst-case rounding at every N tried.
+FLOAT_LIMITS = {"float32": 0, "bfloat16": 0, "measured_to": 2}
 
 
 def two_hidden_condition(d1: int, d2: int, n: int, dy: int, activation="relu") -> bool:
@@ -100,6 +111,7 @@ def two_hidden_architecture(n: int, dx: int, dy: int = 1, *, widths=None, activa
     demo_options={"rescale": True},
     assumptions=("distinct points", "labels in [-1, 1]"),
     paper_size=two_hidden_paper_size,
+    float_limits=FLOAT_LIMITS,
 )
 def yun2019_two_hidden(
     X,
@@ -116,6 +128,7 @@ def yun2019_two_hidden(
     mu: float = 0.25,
     rng=None,
     exact: bool = False,
+    dtype=None,
 ) -> Network:
     """Build a two-hidden-layer network that memorizes ``(X, y)`` with ≈ 2√(N·d_y) units per layer.
 
@@ -151,6 +164,12 @@ def yun2019_two_hidden(
         Seeds the direction draw (``None`` means seed 0).
     exact : bool, default False
         Build in exact rational arithmetic; ``memorize.verify`` then reports error exactly 0.
+    dtype : str, NumPy or torch dtype, optional
+        Build for this format ("float32", "bfloat16", ...): on the inputs rounded to it, with layer 1's
+        margins against its rounding, layer 2 fitted to the positions the rounded layer 1 computes;
+        weights rounded to it; every point certified (``meta["certificate"]``) or
+        :class:`~memorize.errors.PrecisionError` (limits: :data:`FLOAT_LIMITS`; ``float_safe`` is
+        correct in the format by design). None: the float64 network, uncertified.
 
     Returns
     -------
@@ -194,17 +213,20 @@ def yun2019_two_hidden(
     """
     inp = regression_inputs(X, y, activation=activation, exact=exact, mu=mu, eta=eta, strategy=strategy,
                             n_directions=n_directions, rescale=rescale, theorem="Theorem 3.1")
+    fmt = target_format(dtype, exact=exact)
+    inp = replace(inp, data=in_format(inp.data, fmt, "yun2019_two_hidden"))
     act, data, ar, n_dir, V, ymax = inp.act, inp.data, inp.ar, inp.n_dir, inp.V, inp.ymax
     n, k = data.X.shape[0], data.k
     d1, d2 = _two_hidden_widths(n, k, act, widths)
     f = factor(act)
     d1h, d2h = d1 // f, d2 // f
     K = 2 * (d2h // (2 * k))
-    core = _build.build_core(
-        ar, data.X, data.Y, n_win_max=d1h, K=K, act=act, V=V, mu=inp.mu, eta=eta, strategy=strategy,
-        n_dir=n_dir, rng=as_rng(rng), refit=refit, final_widths=(d1, d2), d_out=k,
-        method="yun2019_two_hidden", n_trials=n_trials_of(n_trials, n, n_dir),
-    )
+    with refusals(fmt, "yun2019_two_hidden"):
+        core = _build.build_core(
+            ar, data.X, data.Y, n_win_max=d1h, K=K, act=act, V=V, mu=inp.mu, eta=eta, strategy=strategy,
+            n_dir=n_dir, rng=as_rng(rng), refit=refit, final_widths=(d1, d2), d_out=k,
+            method="yun2019_two_hidden", n_trials=n_trials_of(n_trials, n, n_dir), fmt=tuned(fmt),
+        )
     info = core.info
     values = info.pop("_values")
     tol = ar.tol(1e-6 * max(1.0, ymax))
@@ -222,4 +244,6 @@ def yun2019_two_hidden(
         Dense(core.W2, core.b2, hardtanh),
         Dense(core.W3, core.b3, identity),
     ]
-    return _build.finish(layers, act, (d1, d2), meta)
+    net = _build.finish(layers, act, (d1, d2), meta)
+    # last step (dtype given): the network in its format, certified on every point
+    return certified(net, data, fmt, "yun2019_two_hidden")
