@@ -35,7 +35,7 @@ import numpy as np
 from . import _exact, _flint
 from .network import Residual
 
-__all__ = ["sparse_block", "segments", "applies", "forward", "forward_plain"]
+__all__ = ["sparse_block", "segments", "plan", "forward", "forward_plain", "enable"]
 
 #: Runs shorter than this go through the generic forward pass.
 MIN_RUN = 16
@@ -62,7 +62,7 @@ def sparse_block(layer) -> bool:
     if not isinstance(layer, Residual) or layer.activation.name != "relu":
         return False
     c = layer.c
-    return not any(v != 0 for v in c) if c.dtype == object else not np.any(c)
+    return not any(v != 0 for v in c) if c.dtype == object else not c.any()
 
 
 def segments(layers) -> list[tuple[int, int, bool]]:
@@ -90,9 +90,15 @@ def segments(layers) -> list[tuple[int, int, bool]]:
     return out
 
 
-def applies(layers) -> bool:
-    """Whether :func:`forward` would evaluate some run of ``layers`` sparsely."""
-    return _enabled and len(layers) >= MIN_RUN and any(s for _, _, s in segments(layers))
+def plan(layers) -> list | None:
+    """The segments of ``layers`` as ``(start, end, run)``, ``run`` the prepared evaluator of a
+    sparse run or None, when some run would be evaluated sparsely; else None."""
+    if not _enabled or len(layers) < MIN_RUN:
+        return None
+    segs = segments(layers)
+    if not any(s for _, _, s in segs):
+        return None
+    return [(a, e, _Run(layers[a:e]) if sparse else None) for a, e, sparse in segs]
 
 
 def forward_plain(layers, h: np.ndarray) -> np.ndarray:
@@ -104,11 +110,16 @@ def forward_plain(layers, h: np.ndarray) -> np.ndarray:
     return h
 
 
-def forward(layers, h: np.ndarray) -> np.ndarray:
-    """Evaluate ``layers`` on the batch ``h``, runs of sparse blocks only where they act."""
-    for a, e, sparse in segments(layers):
-        seg = layers[a:e]
-        h = _Run(seg).forward(h) if (sparse and _enabled) else forward_plain(seg, h)
+def forward(layers, h: np.ndarray, prepared=None) -> np.ndarray:
+    """Evaluate ``layers`` on the batch ``h``, runs of sparse blocks only where they act.
+
+    ``prepared`` is the :func:`plan` of ``layers`` (reused across the chunks of one batch).
+    """
+    prepared = plan(layers) if prepared is None else prepared
+    if prepared is None:
+        return forward_plain(layers, h)
+    for a, e, run in prepared:
+        h = run.forward(h) if (run is not None and _enabled) else forward_plain(layers[a:e], h)
     return h
 
 
@@ -116,8 +127,19 @@ class _Budget(Exception):
     """The blocks act on too many points: evaluate the run by the generic forward pass."""
 
 
+def _gamma(k: int, u: float) -> float:
+    """γ_k = k·u/(1 − k·u): any sum of k products has relative error ≤ γ_k (Higham, Thm 3.1)."""
+    m = k * u
+    return m / (1 - m) if m < 0.5 else np.inf
+
+
 class _Run:
-    """A run of sparse blocks stacked into one unit matrix ``U`` (all blocks' units in order)."""
+    """A run of sparse blocks stacked into one unit matrix ``U`` (all blocks' units in order).
+
+    In float64 each unit (u, b) is also kept scaled by a power of two ``2^e ≥ 2‖u‖`` (an exact
+    scaling): ``Us`` holds the rows (u, b)/2^e, whose ``u`` part has norm ≤ 1, so one bound per
+    point covers the rounding of every unit's ``<u, h>`` at that point (Cauchy–Schwarz).
+    """
 
     def __init__(self, blocks):
         self.blocks = tuple(blocks)
@@ -129,10 +151,13 @@ class _Run:
         self.exact = self.U.dtype == object
         self.d = self.U.shape[1]
         if not self.exact:
-            self.unorm = np.sqrt(np.einsum("ij,ij->i", self.U, self.U))
-            # γ_{d+2} = (d+2)u/(1-(d+2)u) bounds the relative error of any summation of d products
-            m = (self.d + 2) * _U
-            self.gamma = m / (1 - m) if m < 0.5 else np.inf
+            norm = np.sqrt(np.einsum("ij,ij->i", self.U, self.U))
+            e = np.ceil(np.log2(np.where(norm > 0, norm, 1.0))).astype(np.int64) + 1
+            self.Us = np.ldexp(np.concatenate([self.U, self.b[:, None]], axis=1), -e[:, None])
+            self.bs = self.Us[:, -1].copy()
+            self.U32 = None  # the float32 copy, made on first use
+            self.g64 = _gamma(self.d + 5, _U)
+            self.g32 = _gamma(self.d + 5, 2.0**-24)
 
     # -- driver ------------------------------------------------------------------------------
     def forward(self, h: np.ndarray) -> np.ndarray:
@@ -140,7 +165,7 @@ class _Run:
         if n == 0:
             return forward_plain(self.blocks, h)
         H = np.array(h, dtype=object if self.exact else np.float64, copy=True)
-        if not self.exact and not np.isfinite(H).all():
+        if not self.exact and not self._moderate(H):
             stats["fallback"] += 1
             return forward_plain(self.blocks, h)
         pos = np.zeros(n, dtype=np.int64)  # the next block of each point
@@ -163,6 +188,11 @@ class _Run:
             H += 0.0  # every generic block adds its zero constant: no negative zero survives a run
         return H
 
+    @staticmethod
+    def _moderate(H) -> bool:
+        """Finite and below 2⁵⁰⁰ in magnitude: no pre-activation bound below can overflow."""
+        return bool(np.all(np.abs(H) < 2.0**500))
+
     def _walk(self, H, pos, rows, blocks, more) -> np.ndarray:
         """Evaluate each point's listed candidate blocks in order until one changes it. Returns
         the points to certify again: those changed (from their new value) and those ``more``
@@ -183,7 +213,7 @@ class _Run:
                 if i == ends[i - 1] and more[j]:
                     again.append(j)
                 continue
-            if not self.exact and not np.isfinite(out).all():
+            if not self.exact and not self._moderate(out):
                 raise _Budget
             H[j] = out[0]
             again.append(j)
@@ -210,15 +240,25 @@ class _Run:
         key = np.unique(rows.astype(np.int64) * len(self.blocks) + blocks)
         return key // len(self.blocks), key % len(self.blocks), more
 
-    def _listed(self, cand, tile, u0, more):
-        """The pairs of the first :data:`_LISTED` candidates of each row of the mask ``cand``."""
-        count = cand.sum(axis=1)
-        over = count > _LISTED
-        if over.any():
-            more[tile[over]] = True
-            cand[over] &= np.cumsum(cand[over], axis=1) <= _LISTED
-        r, u = np.nonzero(cand)
-        return tile[r], u + u0
+    def _listed(self, cand, tile, u0, more, cols=None):
+        """The pairs of the first :data:`_LISTED` candidates of each row of the mask ``cand``
+        (a point's walk rarely goes beyond its first); flags the rows with more in ``more``."""
+        rows, units = [], []
+        live = np.arange(cand.shape[0])
+        for _ in range(_LISTED):
+            if not live.size or not cand.shape[1]:
+                break
+            first = np.argmax(cand[live], axis=1)  # stops at the first True of each row
+            hit = cand[live, first]
+            live, first = live[hit], first[hit]
+            rows.append(live)
+            units.append(first)
+            cand[live, first] = False
+        if live.size and cand.shape[1]:
+            more[tile[live[cand[live].any(axis=1)]]] = True
+        r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        u = np.concatenate(units) if units else np.zeros(0, dtype=np.int64)
+        return tile[r], (u if cols is None else cols[u]) + u0
 
     def _tiles(self, rows, pos):
         """Rows sorted by position, in tiles whose pre-activations against the units from the
@@ -231,38 +271,71 @@ class _Run:
             yield rows[i : i + size], u0
             i += size
 
-    def _unit_mask(self, tile, u0, pos):
-        """Units at or after each point's position (earlier blocks were already applied)."""
-        return np.arange(u0, self.U.shape[0])[None, :] >= self.start[pos[tile]][:, None]
-
-    def _certified_inactive(self, T, unorm, radius):
-        """``T`` (computed pre-activations, any rounding) is certified < 0 for every summation
-        order when ``T + 2·‖u‖·radius + 8u|T| + tiny < 0``; ``radius`` bounds, per point, the
-        distance from the evaluated vector to the point plus 2γ·(their norms)."""
-        slack = np.abs(T)
-        slack *= 8 * _U
-        slack += (2 * unorm)[None, :] * radius[:, None]
-        slack += _TINY * self.d
-        slack += T
-        return slack < 0  # NaN (overflow) is never certified
+    def _drop_applied(self, cand, tile, u0, pos):
+        """Clear the units before each point's position (those blocks were already applied)."""
+        first = self.start[pos[tile]] - u0
+        for i in np.nonzero(first > 0)[0]:
+            cand[i, : first[i]] = False
 
     def _direct(self, H, todo, pos, more):
-        """Pre-activations of the points themselves (one product per tile): radius 2γ‖h‖·2."""
+        """Certify from each point's own pre-activations, one matrix product per tile.
+
+        Claim: with the tile's mean m and β = <u', m> + b' (float64, rounded up by its error
+        bound), the product G = (h − m, 1)·(u', β) in float32 (float64 when float32 cannot
+        decide) differs from the exact <u', h> + b' by at most γ·‖h − m‖ + γ·|β| (any
+        summation order, conversions included; ‖u'‖ ≤ 1), and the generic forward's own
+        pre-activation from it by at most γ₆₄‖h‖. So G < −θ certifies the unit is ≤ 0 in the
+        generic forward; the per-unit part of the bound is added to β, the per-point part is θ.
+        """
         parts = []
         for tile, u0 in self._tiles(todo, pos):
             Ht = H[tile]
-            T = Ht @ self.U[u0:].T
-            T += self.b[u0:]
+            m = Ht.mean(axis=0)
+            Dc = Ht - m
+            dn = np.sqrt(np.einsum("ij,ij->i", Dc, Dc))
             hn = np.sqrt(np.einsum("ij,ij->i", Ht, Ht))
-            radius = 4 * self.gamma * hn * (1 + 4 * self.gamma)
-            cand = ~self._certified_inactive(T, self.unorm[u0:], radius) & self._unit_mask(tile, u0, pos)
+            beta = self.Us[u0:, :-1] @ m
+            beta += self.bs[u0:]
+            beta += 1.1 * self.g64 * (np.sqrt(m @ m) + np.abs(self.bs[u0:]) + np.abs(beta))
+            cand = None
+            if np.max(np.abs(Dc), initial=0.0) < 2.0**60 and np.max(np.abs(beta), initial=0.0) < 2.0**60:
+                cand = self._tile_product(Dc, dn, hn, beta, u0, np.float32, self.g32)
+            if cand is None:
+                cand = self._tile_product(Dc, dn, hn, beta, u0, np.float64, self.g64)
+            self._drop_applied(cand, tile, u0, pos)
             parts.append(self._listed(cand, tile, u0, more))
         return parts
 
+    def _tile_product(self, Dc, dn, hn, beta, u0, dtype, g):
+        """Candidate mask of one tile from the product in ``dtype``; None when more than one
+        unit per point is too close to 0 to decide in float32."""
+        if dtype == np.float32:
+            if self.U32 is None:
+                self.U32 = np.empty((self.U.shape[0], self.d + 1), dtype=np.float32)
+                self.U32[:, :-1] = self.Us[:, :-1]
+            Ua = self.U32[u0:]
+        else:
+            Ua = np.empty((self.U.shape[0] - u0, self.d + 1))
+            Ua[:, :-1] = self.Us[u0:, :-1]
+        up = beta + 1.1 * g * np.abs(beta)
+        col = up.astype(dtype)
+        Ua[:, -1] = np.where(col < up, np.nextafter(col, dtype(np.inf)), col)  # rounded up
+        Da = np.empty((Dc.shape[0], self.d + 1), dtype=dtype)
+        Da[:, :-1] = Dc
+        Da[:, -1] = 1.0
+        G = Da @ Ua.T
+        theta = 1.1 * (g * dn + self.g64 * hn) + 2.0**-120 * (self.d + 2) * (dn + 1.0) + _TINY
+        th = theta.astype(dtype)
+        th = np.where(th < theta, np.nextafter(th, dtype(np.inf)), th)
+        cand = G >= -th[:, None]
+        if dtype == np.float32 and np.count_nonzero(cand & (G <= th[:, None])) > Dc.shape[0]:
+            return None
+        return cand
+
     def _choose_anchors(self, Hr):
         """Farthest-point anchors among the rows ``Hr`` until every row is within 2⁻³⁰ of the
-        data's scale from one, or :data:`_MAX_ANCHORS` anchors: returns anchor rows, each row's
-        anchor and distance."""
+        data's scale from one, or :data:`_MAX_ANCHORS` anchors: returns anchor indices, each
+        row's anchor (an index into them) and its distance to it."""
         scale = float(np.max(np.abs(Hr))) * np.sqrt(self.d)
         tau = scale * 2.0**-30
         anchors = [0]
@@ -278,32 +351,38 @@ class _Run:
             owner[closer] = len(anchors)
             dist[closer] = dnew[closer]
             anchors.append(far)
-        return Hr[anchors], owner, dist
+        return np.array(anchors), owner, dist
 
     def _anchored(self, H, todo, pos, more):
-        """Certify the points ``todo`` from the pre-activations of their anchors (Cauchy–Schwarz:
-        |<u, h − a>| ≤ ‖u‖·‖h − a‖). Points left with many candidate units are returned as
-        ``crowded`` for :meth:`_direct`."""
+        """Certify the points ``todo`` from the scaled pre-activations at their anchors.
+
+        Claim: |<u', h − a>| ≤ ‖h − a‖ (Cauchy–Schwarz, ‖u'‖ ≤ 1); the anchors' products are
+        within γ(‖a‖ + |b'|) of exact (added per unit), the generic forward's within γ‖h‖ (per
+        point), so θ = 1.01‖h − a‖ + 1.1γ‖h‖ + tiny certifies as in :meth:`_direct`. Points
+        left with many candidate units are returned as ``crowded``.
+        """
         Hr = H[todo]
-        A, owner, dist = self._choose_anchors(Hr)
+        anchors, owner, dist = self._choose_anchors(Hr)
         u0 = int(self.start[int(pos[todo].min())])
-        P = A @ self.U[u0:].T
-        P += self.b[u0:]
-        an = np.sqrt(np.einsum("ij,ij->i", A, A))[owner]
+        Aa = np.empty((anchors.size, self.d + 1))
+        Aa[:, :-1] = Hr[anchors]
+        Aa[:, -1] = 1.0
+        P = Aa @ self.Us[u0:].T
+        an = np.sqrt(np.einsum("ij,ij->i", Aa, Aa))
+        P += 1.1 * self.g64 * (an[:, None] + np.abs(self.bs[u0:])[None, :] + np.abs(P))
         hn = np.sqrt(np.einsum("ij,ij->i", Hr, Hr))
-        g = self.gamma
-        radius = (dist + 2 * g * (an + hn)) * (1 + 4 * g) + 2 * g * (an + hn)
+        theta = 1.01 * dist + 1.1 * self.g64 * hn + _TINY
         crowd_limit = max(2 * _LISTED, (self.U.shape[0] - u0) // 64)
         parts, crowded = [], []
-        size = max(1, _TILE_ELEMS // max(1, self.U.shape[0] - u0))
-        for s in range(0, todo.size, size):
-            part = slice(s, s + size)
-            tile = todo[part]
-            cand = ~self._certified_inactive(P[owner[part]], self.unorm[u0:], radius[part])
-            cand &= self._unit_mask(tile, u0, pos)
+        for a in range(anchors.size):
+            members = np.nonzero(owner == a)[0]
+            cols = np.nonzero(P[a] >= -theta[members].max())[0]
+            cand = P[a, cols][None, :] >= -theta[members][:, None]
+            first = self.start[pos[todo[members]]] - u0
+            cand &= cols[None, :] >= first[:, None]
             few = cand.sum(axis=1) <= crowd_limit
-            parts.append(self._listed(cand[few], tile[few], u0, more))
-            crowded.append(tile[~few])
+            crowded.append(todo[members[~few]])
+            parts.append(self._listed(cand[few], todo[members[few]], u0, more, cols))
         return parts, np.concatenate(crowded)
 
     def _exact_candidates(self, H, todo, pos, more):
@@ -318,6 +397,7 @@ class _Run:
         parts = []
         for g, row in zip(groups.values(), positive):
             members = np.array(g, dtype=np.int64)
-            cand = row[None, :] & self._unit_mask(members, u0, pos)
+            cand = np.repeat(row[None, :], members.size, axis=0)
+            self._drop_applied(cand, members, u0, pos)
             parts.append(self._listed(cand, members, u0, more))
         return parts
