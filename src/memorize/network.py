@@ -371,13 +371,18 @@ class Network:
 
     def forward_chunks(self, X, *, chunk_bytes: int | None = None) -> Iterator[tuple[slice, np.ndarray]]:
         """Yield ``(rows, outputs)`` chunk by chunk; memory stays bounded for any N."""
+        from . import _residual_runs
+
         arr, _ = self._as_input(X)
         rows = self.chunk_rows(chunk_bytes)
         fast = self.is_exact and _flint.enabled()
+        runs = _residual_runs.plan(self._layers)
         for start in range(0, arr.shape[0], rows):
             sl = slice(start, min(start + rows, arr.shape[0]))
             h = arr[sl]
-            if fast:  # the same exact values, on python-flint's integer matrices
+            if runs:  # long runs of ReLU residual blocks: each block evaluated only where it acts
+                yield sl, _residual_runs.forward(self._layers, h, runs)
+            elif fast:  # the same exact values, on python-flint's integer matrices
                 yield sl, _flint.forward(self._layers, h)
             elif self.is_exact:
                 yield sl, _exact.forward(self._layers, h)

@@ -370,7 +370,9 @@ def hardt_ma2017(X, y, *, block_size: int = 1, rng=None, exact: bool = False, dt
     Float64: a detector's pre-activation cancels terms of size r_i²·(1 + ‖c‖/r_i) to leave λ_i,
     so the error is about 2⁻⁵³·r²/ρ² per point, from each point's own nearest-neighbour
     distance (not the global minimum). Cost: O(N²·d) for the nearest neighbours (chunked) and
-    the same for one forward pass. Points closer than float64 can tell apart are refused in
+    the same for one forward pass, which evaluates each residual block only on the points it
+    acts on (one certified matrix product, then one block per point: see
+    ``docs/hardt_ma2017.md``, "Evaluation at scale"). Points closer than float64 can tell apart are refused in
     float64; ``exact=True`` memorizes them (their neighbours, the radial order and the blocks
     are then decided on exact values).
 
