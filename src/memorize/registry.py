@@ -99,6 +99,8 @@ class Method:
     assumptions: tuple = ()
     # The size the theorem states, fn(n, dx, dy, activation=...) -> PaperSize or None.
     paper_size: Callable | None = None
+    # Further option sets the demo also shows, one row per data set each (e.g. a depth knob).
+    demo_variants: tuple = ()
 
     def __call__(self, X, y, **options):
         return self.builder(X, y, **options)
@@ -121,6 +123,7 @@ def register(
     demo_options: dict | None = None,
     assumptions: tuple = (),
     paper_size: Callable | None = None,
+    demo_variants: tuple = (),
 ):
     """Decorator registering a builder ``(X, y, *, ..., rng=None, exact=False) -> Network``.
 
@@ -128,6 +131,8 @@ def register(
     ``("general position", "one-hot labels")``); :func:`memorize.plan` shows them.
     ``paper_size(n, dx, dy, activation="relu")`` returns the :class:`PaperSize` the theorem
     states (None where it states none for these dimensions).
+    ``demo_options`` are the options ``memorize demo`` passes; each dict of ``demo_variants``
+    adds rows built with those options instead (a knob worth seeing beside the default).
     """
 
     def deco(fn):
@@ -135,7 +140,7 @@ def register(
             raise RuntimeError(f"method {name!r} registered twice")
         _REGISTRY[name] = Method(
             name, fn, summary, task, architecture, reference, tuple(aliases), demo_max_n, dict(demo_options or {}),
-            tuple(assumptions), paper_size,
+            tuple(assumptions), paper_size, tuple(dict(v) for v in demo_variants),
         )
         for a in aliases:
             _ALIASES[a] = name

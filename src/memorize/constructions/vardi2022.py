@@ -77,6 +77,7 @@ def architecture(n: int, dx: int, dy: int = 1, *, depth: int | None = None, copi
     architecture=architecture,
     reference="G. Vardi, G. Yehudai, O. Shamir. On the optimal memorization power of ReLU neural networks. ICLR 2022.",
     demo_max_n=300,
+    demo_variants=({"depth": 60},),
     assumptions=("δ-separated points", "class labels", "exact arithmetic (big-integer weights)"),
 )
 def vardi2022(X, y, *, depth: int | None = None, copies: int | None = None, block_size: int | None = None,
