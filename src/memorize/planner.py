@@ -25,6 +25,9 @@ class PlanRow:
     method : str
     widths : tuple of int
     depth, num_hidden, num_params : int
+    num_nonzero : int or None
+        Structural nonzero weights and biases where the construction counts them (the
+        parameter count of the sparse papers; ``num_params`` counts zeros too).
     residual : bool
     activation : str
     assumptions : tuple of str
@@ -42,6 +45,10 @@ class PlanRow:
     paper : PaperSize or None
         The size the theorem *states* as sufficient, in the paper's terms
         (:func:`memorize.bounds.paper_size`); the builder may use fewer units.
+    variant : dict
+        The knob settings of a further point on the builder's trade-off curve (the registry's
+        ``plan_variants``, e.g. ``{"depth": 361}`` for ``vardi2022``); empty for its default
+        network.
     """
 
     method: str
@@ -60,6 +67,13 @@ class PlanRow:
     reference: str = ""
     notes: str = ""
     paper: PaperSize | None = None
+    num_nonzero: int | None = None
+    variant: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The method, followed by the variant's settings if any (``"vardi2022 depth=361"``)."""
+        return " ".join([self.method, *(f"{k}={v}" for k, v in self.variant.items())])
 
 
 def _fmt_widths(ws) -> str:
@@ -106,8 +120,10 @@ class Plan(list):
             paper = "-" if r.paper is None else (
                 f"{r.paper.num_hidden:,}" if len(r.paper.widths) == 1 or r.residual
                 else f"{_fmt_widths(r.paper.widths)} = {r.paper.num_hidden:,}")
+            params = f"{r.num_params:,}" if r.num_nonzero in (None, r.num_params) else (
+                f"{r.num_params:,} ({r.num_nonzero:,} nonzero)")
             out.append(
-                (r.method, kind + _fmt_widths(r.widths), f"{r.num_hidden:,}", paper, f"{r.num_params:,}", bits,
+                (r.label, kind + _fmt_widths(r.widths), f"{r.num_hidden:,}", paper, params, bits,
                  ", ".join(r.assumptions) or "-")
             )
         return out
@@ -129,6 +145,9 @@ class Plan(list):
             lines.append("(no registered construction applies)")
         if rows:
             lines += ["", "hidden: what the builder produces (registry); paper's count: the theorem's stated sufficient size."]
+        if any(r.variant for r in self):
+            lines.append("rows 'method key=value': further points of that builder's trade-off curve, built with "
+                         "those options (vardi2022 depth=L: parallel copies within L hidden layers).")
         if self.lower_bounds:
             lines += ["", "lower bounds, for the worst data of this size (some data sets of N points need this many; "
                           "yours may need fewer, e.g. when they are in general position or well separated):"]
@@ -275,33 +294,41 @@ def plan(
         except MemoryError:
             skipped.append((name, f"its size cannot be computed for N = {n:,} within this machine's memory"))
             continue
-        min_bits = None if task == "regression" else min_weight_bits(n, arch.num_params, max(2, dy))
-        act = str(arch.activation)
-        paper = None if m.task == "binary" else paper_size(
-            name, n, dx, dy, activation="hardtanh" if act == "hardtanh" else "relu")
-        rows.append(
-            PlanRow(
-                method=name,
-                widths=tuple(int(w) for w in arch.widths),
-                depth=arch.depth,
-                num_hidden=arch.num_hidden,
-                num_params=int(arch.num_params),
-                residual=bool(arch.residual),
-                activation=str(arch.activation),
-                assumptions=assumptions,
-                task=m.task,
-                max_weight_bits=arch.max_weight_bits,
-                min_bits=min_bits,
-                options=opts,
-                summary=m.summary,
-                reference=m.reference,
-                notes=arch.notes,
-                paper=paper,
-            )
-        )
+        rows.append(_plan_row(m, arch, opts, {}, n, dx, dy, task))
+        if m.plan_variants is not None and name not in options:  # the user's own knobs replace the curve
+            for variant in m.plan_variants(n, dx, out_dim, **opts):
+                both = {**opts, **variant}
+                rows.append(_plan_row(m, m.architecture(n, dx, out_dim, **both), both, variant, n, dx, dy, task))
     key = (lambda r: (r.num_hidden, r.num_params, r.method)) if rank == "hidden" else (
         lambda r: (r.num_params, r.num_hidden, r.method))
     rows.sort(key=key)
     lower = lower_bounds(n, dx, dy, task=task, delta=delta)
     return Plan(rows, n=n, dx=dx, dy=dy, task=task, delta=delta, rank=rank, lower=lower, skipped=skipped)
 
+
+def _plan_row(m: registry.Method, arch, opts: dict, variant: dict, n: int, dx: int, dy: int, task: str) -> PlanRow:
+    """The row of one network of method ``m`` (its architecture ``arch`` for options ``opts``)."""
+    min_bits = None if task == "regression" else min_weight_bits(n, arch.num_params, max(2, dy))
+    act = str(arch.activation)
+    paper = None if m.task == "binary" else paper_size(
+        m.name, n, dx, dy, activation="hardtanh" if act == "hardtanh" else "relu")
+    return PlanRow(
+        method=m.name,
+        widths=tuple(int(w) for w in arch.widths),
+        depth=arch.depth,
+        num_hidden=arch.num_hidden,
+        num_params=int(arch.num_params),
+        residual=bool(arch.residual),
+        activation=act,
+        assumptions=m.assumptions,
+        task=m.task,
+        max_weight_bits=arch.max_weight_bits,
+        min_bits=min_bits,
+        options=opts,
+        summary=m.summary,
+        reference=m.reference,
+        notes=arch.notes,
+        paper=paper,
+        num_nonzero=None if arch.num_nonzero is None else int(arch.num_nonzero),
+        variant=dict(variant),
+    )
