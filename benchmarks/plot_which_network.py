@@ -49,12 +49,13 @@ def plan_tables() -> str:
     parts = []
     for name, n, dx, dy in SHAPES:
         p = memorize.plan(n, dx, dy, task="classification")
-        rows = [(f"`{r.method}`", t[1], t[2], t[3], t[4], ", ".join(r.assumptions) or "-",
+        rows = [(f"`{r.label}`", t[1], t[2], t[3], t[4], ", ".join(r.assumptions) or "-", t[5],
                  "-" if r.min_bits is None else f"{r.min_bits:.3g}") for r, t in zip(p, p.table())]
         parts.append(f"**{name}** (N = {n:,}, d_x = {dx:,}, {dy:,} classes; `memorize plan --n {n} --dx {dx} "
                      f"--dy {dy} --task classification`)\n")
         parts.append(md_table(("method", "hidden widths (built)", "hidden units (built)", "paper's count",
-                               "parameters", "assumptions", "min bits/weight (P·b ≥ N log₂C)"), rows))
+                               "parameters", "assumptions", "largest weight (bits)",
+                               "min bits/weight (P·b ≥ N log₂C)"), rows))
         lb = [(b.name, b.quantity, f"{b.value:,.0f}", b.scope) for b in p.lower_bounds]
         parts.append("\nLower bounds:\n")
         parts.append(md_table(("bound", "quantity", "at least", "scope"), lb))
@@ -78,10 +79,12 @@ def figure() -> str:
         series: dict[str, list] = {}
         for n in Ns:
             for r in memorize.plan(int(n), dx, dy, task=task):
+                if r.variant:  # a trade-off curve's settings depend on N: one line per default network
+                    continue
                 series.setdefault(r.method, []).append((n, r.num_hidden))
-        for method, pts in sorted(series.items()):
-            x, y = zip(*pts)
-            ax.loglog(x, y, "-", lw=2, label=method)
+        for i, (method, pts) in enumerate(sorted(series.items())):
+            x, y = zip(*pts)  # ten colours, then the same colours dashed
+            ax.loglog(x, y, ls="-" if i < 10 else (0, (6, 2)), color=f"C{i % 10}", lw=2, label=method)
         t1 = [sum(bounds.theorem33_min_hidden(int(n), 1)) for n in Ns]
         t2 = [sum(bounds.theorem33_min_hidden(int(n), 2)) for n in Ns]
         ax.loglog(Ns, t1, "k--", lw=1.2, label="lower: Thm 3.3, 1 hidden layer (collinear data)")
@@ -102,7 +105,7 @@ def figure() -> str:
         ax.set_xlabel("N (data points)")
         ax.set_ylabel("hidden units")
         ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="upper left", handlelength=3.5, framealpha=0.6)
     fig.tight_layout()
     FIG.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(FIG, dpi=120)

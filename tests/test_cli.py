@@ -44,3 +44,11 @@ def test_demo_prints_the_table():
     r = run("demo")
     assert r.returncode == 0, r.stderr
     assert "zhang2017" in r.stdout and "digits" in r.stdout and "max error" in r.stdout
+    import memorize
+
+    rows = [line.split() for line in r.stdout.splitlines()]
+    for name, m in memorize.registry.all_methods().items():  # every builder, each knob the demo shows
+        for opts in (m.demo_options, *m.demo_variants):
+            shown = " ".join(f"{k}={v!r}".replace(" ", "") for k, v in opts.items()) or "-"
+            mine = [row for row in rows if row[:1] == [name] and row[-1] == shown]
+            assert len(mine) == 2 and all("refused:" not in row for row in mine), (name, shown)

@@ -386,6 +386,18 @@ def test_only_exact_arithmetic_is_offered():
         memorize.build("park2021", X, y, dtype="float128")
 
 
+def test_float64_is_reported_not_offered():
+    """exact=False still gives the exact network; its float64 cast runs and verify counts the
+    points it loses (most of them: weights far beyond 53 bits), never a crash or a silent pass."""
+    X, y = _data(300, 4, 5, C=10)
+    net = memorize.build("park2021", X, y, exact=False)
+    assert net.is_exact and memorize.verify(net, X, y).max_error == 0
+    assert net.max_weight_bits > 53
+    rep = memorize.verify(net.astype(np.float64), X, y)
+    assert rep.arithmetic == "float64" and not rep.exact
+    assert rep.n_failed > len(X) // 2 and rep.max_error >= 1
+
+
 def test_knobs_are_checked():
     X, y = _data(12, 2, 0)
     with pytest.raises(errors.CapacityError, match="bucket_size"):

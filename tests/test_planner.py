@@ -126,8 +126,9 @@ def test_cli_plan(capsys):
 )
 def test_plan_properties(n, dx, dy, task, rank):
     p = memorize.plan(n, dx, dy, task=task, rank=rank)
-    # every registered method is either planned or skipped with a reason
-    assert sorted([r.method for r in p] + [s[0] for s in p.skipped]) == sorted(registry.all_methods())
+    # every registered method is either planned (once with its default network, then the points
+    # of its trade-off curve) or skipped with a reason
+    assert sorted([r.method for r in p if not r.variant] + [s[0] for s in p.skipped]) == sorted(registry.all_methods())
     assert all(why for _, why in p.skipped)
     for r in p:
         assert r.num_hidden == sum(r.widths) and r.depth == len(r.widths) and r.num_params > 0
@@ -157,3 +158,53 @@ def test_registry_assumptions_field_is_used(monkeypatch):
     q = memorize.plan(100, 4, task="regression", general_position=False)
     assert "fake_gp" not in [r.method for r in q]
     assert ("fake_gp", "assumes general position") in q.skipped
+
+
+GRID = [(2, 1, 1), (50, 3, 2), (1000, 64, 10), (10**5, 32, 10), (10**6, 3072, 1000)]
+
+
+@pytest.mark.parametrize("n,dx,dy", GRID)
+@pytest.mark.parametrize("task", ["regression", "classification", "binary"])
+def test_plan_lists_every_builder_with_a_size_or_a_reason(n, dx, dy, task):
+    dy = 2 if task == "binary" else dy
+    p = memorize.plan(n, dx, dy, task=task)
+    planned = {r.method for r in p if not r.variant}
+    skipped = dict(p.skipped)
+    assert len(skipped) == len(p.skipped) and not planned & set(skipped)
+    text = str(p)
+    for name, m in registry.all_methods().items():
+        if name in planned:
+            (row,) = [r for r in p if r.method == name and not r.variant]
+            arch = m.architecture(n, dx, 1 if m.task == "binary" else dy, **row.options)
+            assert (row.widths, row.num_params) == (tuple(arch.widths), arch.num_params) and row.num_params > 0
+            assert f"{row.num_params:,}" in text
+        else:
+            assert name in skipped and len(skipped[name]) > 10, (name, skipped.get(name))
+            assert f"  {name}: " in text
+        # a builder of this task is never skipped for its task
+        if name in skipped and m.task == task:
+            assert "labels only" not in skipped[name]
+
+
+@pytest.mark.parametrize("n", [10**3, 10**4, 10**5])
+def test_plan_offers_the_vardi_depth_curve_with_bits(n):
+    p = memorize.plan(n, 8, 10, task="classification", rank="params")
+    curve = sorted((r for r in p if r.method == "vardi2022"), key=lambda r: -r.depth)
+    assert not curve[0].variant and all(r.variant for r in curve[1:]) and len(curve) >= 3
+    depths = [r.depth for r in curve]
+    assert depths == sorted(set(depths), reverse=True) and depths[0] >= 4 * depths[-1]
+    assert all(r.variant["depth"] == r.depth for r in curve[1:])
+    # along the curve: wider, more nonzeros (about N/L), fewer bits per weight
+    assert [max(r.widths) for r in curve] == sorted(max(r.widths) for r in curve)
+    assert [r.num_nonzero for r in curve] == sorted(r.num_nonzero for r in curve)
+    bits = [r.max_weight_bits for r in curve]
+    assert bits == sorted(bits, reverse=True) and bits[-1] < bits[0]
+    assert all(r.min_bits is not None for r in curve)
+    text = str(p)
+    assert all(f"vardi2022 depth={r.depth}" in text for r in curve[1:]) and "trade-off curve" in text
+    # each point is what the architecture function gives for that depth budget, and the user's
+    # own knobs replace the curve
+    arch = registry.get("vardi2022").architecture(n, 8, 10, depth=curve[-1].depth)
+    assert (arch.widths, arch.num_params) == (curve[-1].widths, curve[-1].num_params)
+    mine = memorize.plan(n, 8, 10, task="classification", options={"vardi2022": {"depth": depths[1]}})
+    assert [r.depth for r in mine if r.method == "vardi2022"] == [depths[1]]

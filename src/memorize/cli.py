@@ -59,8 +59,9 @@ def _parse_options(items, where: str = "--option") -> dict:
 
 
 def _demo_rows(seed: int):
-    """Rows of the demo table. Options a construction needs for the demo (``yun2019_deep``'s
-    widths, ``rescale=True`` for labels outside [−1, 1]) are shown in the row, never hidden."""
+    """Rows of the demo table. Options a construction needs for the demo (``rescale=True`` for
+    labels outside [−1, 1]) are shown in the row, never hidden; a registered ``demo_variants``
+    option set (``vardi2022``'s ``depth``) adds rows of its own."""
     from .datasets import load_digits, synthetic
 
     Xd, yd = load_digits()
@@ -72,17 +73,17 @@ def _demo_rows(seed: int):
             sets = [("digits parity", Xd, yd % 2), ("gauss", synthetic(500, 8, rng=seed)[0], synthetic(500, 8, classes=2, rng=seed)[1])]
         else:
             sets = [("digits (class as value)", Xd, yd.astype(np.float64)), ("gauss", *synthetic(500, 8, rng=seed))]
-        for label, X, y in sets:
-            if m.demo_max_n is not None and len(X) > m.demo_max_n:
-                X, y = X[: m.demo_max_n], y[: m.demo_max_n]
-                label = f"{label}[:{m.demo_max_n}]"
-            opts = dict(m.demo_options)
+        if m.demo_max_n is not None:
+            sets = [(f"{label}[:{m.demo_max_n}]", X[: m.demo_max_n], y[: m.demo_max_n]) if len(X) > m.demo_max_n
+                    else (label, X, y) for label, X, y in sets]
+        for opts, (label, X, y) in ((dict(o), s) for o in (m.demo_options, *m.demo_variants) for s in sets):
             shown = " ".join(f"{k}={v!r}".replace(" ", "") for k, v in opts.items()) or "-"
             t0 = time.perf_counter()
             try:
                 net = m.builder(X, y, rng=seed, **opts)
             except MemorizeError as exc:
-                rows.append((name, label, len(X), X.shape[1], "-", "-", "-", "-", f"refused: {exc}", "", "", shown))
+                rows.append((name, label, len(X), X.shape[1], "-", "-", "-", "-", "-", f"refused: {exc}", "", "",
+                             shown))
                 continue
             secs = time.perf_counter() - t0
             rep = verify(net, X, y)
@@ -91,8 +92,8 @@ def _demo_rows(seed: int):
                 theorem += " *"
             err = "0 (exact)" if rep.exact and rep.max_error == 0 else f"{float(rep.max_error):.2e}"
             rows.append(
-                (name, label, len(X), net.input_dim, net.output_dim, net.num_hidden, theorem, net.num_params, err,
-                 rep.arithmetic, f"{secs:.2f}", shown)
+                (name, label, len(X), net.input_dim, net.output_dim, net.depth, net.num_hidden, theorem,
+                 net.num_params, err, rep.arithmetic, f"{secs:.2f}", shown)
             )
     return rows
 
@@ -123,12 +124,13 @@ def cmd_demo(args) -> int:
     print("memorize demo: every registered construction on the bundled UCI digits (1797×64) and on Gaussian data\n")
     with _progress.Spinner("demo: building and verifying every construction", force=_force(args)):
         rows = _demo_rows(args.seed)
-    header = ("method", "data", "N", "d_in", "d_out", "hidden", "theorem", "params", "max error", "arithmetic",
-              "build s", "options")
+    header = ("method", "data", "N", "d_in", "d_out", "depth", "hidden", "theorem", "params", "max error",
+              "arithmetic", "build s", "options")
     _print_table(header, rows)
-    print("\n'hidden' is the number of hidden units built; 'theorem' the count the theorem guarantees for these "
-          "sizes (N distinct points, d_in, and the number of classes for a classifier).")
-    if any(str(r[6]).endswith("*") for r in rows):
+    print("\n'depth' is the number of hidden layers; 'hidden' the number of hidden units built; 'theorem' the "
+          "count the theorem guarantees for these sizes (N distinct points, d_in, and the number of classes for a "
+          "classifier).")
+    if any(str(r[7]).endswith("*") for r in rows):
         print("* more units than the theorem's count: its count assumes points in general position, and these "
               "data are not (the digits have repeated pixel values), so groups of points were split.")
     print("'options' are the builder options this demo passes (memorize build passes only those you give).")

@@ -26,6 +26,9 @@ class PlanRow:
     method : str
     widths : tuple of int
     depth, num_hidden, num_params : int
+    num_nonzero : int or None
+        Structural nonzero weights and biases where the construction counts them (the
+        parameter count of the sparse papers; ``num_params`` counts zeros too).
     residual : bool
     activation : str
     assumptions : tuple of str
@@ -51,6 +54,10 @@ class PlanRow:
     precision : str
         The reason, e.g. ``"by design"``, ``"yes (limit 8,192)"``, ``"no (limit 64)"``,
         ``"exact arithmetic only"``, ``"not measured"``; empty without ``dtype``.
+    variant : dict
+        The knob settings of a further point on the builder's trade-off curve (the registry's
+        ``plan_variants``, e.g. ``{"depth": 361}`` for ``vardi2022``); empty for its default
+        network.
     """
 
     method: str
@@ -71,6 +78,13 @@ class PlanRow:
     paper: PaperSize | None = None
     certified_safe: bool | None = None
     precision: str = ""
+    num_nonzero: int | None = None
+    variant: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The method, followed by the variant's settings if any (``"vardi2022 depth=361"``)."""
+        return " ".join([self.method, *(f"{k}={v}" for k, v in self.variant.items())])
 
 
 def _fmt_widths(ws) -> str:
@@ -121,7 +135,9 @@ class Plan(list):
             paper = "-" if r.paper is None else (
                 f"{r.paper.num_hidden:,}" if len(r.paper.widths) == 1 or r.residual
                 else f"{_fmt_widths(r.paper.widths)} = {r.paper.num_hidden:,}")
-            row = (r.method, kind + _fmt_widths(r.widths), f"{r.num_hidden:,}", paper, f"{r.num_params:,}", bits,
+            params = f"{r.num_params:,}" if r.num_nonzero in (None, r.num_params) else (
+                f"{r.num_params:,} ({r.num_nonzero:,} nonzero)")
+            row = (r.label, kind + _fmt_widths(r.widths), f"{r.num_hidden:,}", paper, params, bits,
                    ", ".join(r.assumptions) or "-")
             out.append(row if self.dtype is None else row[:6] + (r.precision,) + row[6:])
         return out
@@ -149,6 +165,9 @@ class Plan(list):
             if self.dtype is not None:
                 lines += [f"certified in {self.dtype}: by design (float_safe*), or N against the builder's measured limit "
                           "(Gaussian data in R^32; the builder certifies its own network and refuses when it fails)."]
+        if any(r.variant for r in self):
+            lines.append("rows 'method key=value': further points of that builder's trade-off curve, built with "
+                         "those options (vardi2022 depth=L: parallel copies within L hidden layers).")
         if self.lower_bounds:
             lines += ["", "lower bounds, for the worst data of this size (some data sets of N points need this many; "
                           "yours may need fewer, e.g. when they are in general position or well separated):"]
@@ -306,31 +325,13 @@ def plan(
         except MemoryError:
             skipped.append((name, f"its size cannot be computed for N = {n:,} within this machine's memory"))
             continue
-        min_bits = None if task == "regression" else min_weight_bits(n, arch.num_params, max(2, dy))
-        act = str(arch.activation)
-        paper = None if m.task == "binary" else paper_size(
-            name, n, dx, dy, activation="hardtanh" if act == "hardtanh" else "relu")
-        rows.append(
-            PlanRow(
-                method=name,
-                widths=tuple(int(w) for w in arch.widths),
-                depth=arch.depth,
-                num_hidden=arch.num_hidden,
-                num_params=int(arch.num_params),
-                residual=bool(arch.residual),
-                activation=str(arch.activation),
-                assumptions=assumptions,
-                task=m.task,
-                max_weight_bits=arch.max_weight_bits,
-                min_bits=min_bits,
-                options=opts,
-                summary=m.summary,
-                reference=m.reference,
-                notes=arch.notes,
-                paper=paper,
-                **({} if fmt is None else dict(zip(("certified_safe", "precision"), format_status(m, n, fmt.name)))),
-            )
-        )
+        status = {} if fmt is None else dict(zip(("certified_safe", "precision"), format_status(m, n, fmt.name)))
+        rows.append(_plan_row(m, arch, opts, {}, n, dx, dy, task, assumptions, status))
+        if m.plan_variants is not None and name not in options:  # the user's own knobs replace the curve
+            for variant in m.plan_variants(n, dx, out_dim, **opts):
+                both = {**opts, **variant}
+                rows.append(_plan_row(m, m.architecture(n, dx, out_dim, **both), both, variant, n, dx, dy, task,
+                                      assumptions, status))
     key = (lambda r: (r.num_hidden, r.num_params, r.method)) if rank == "hidden" else (
         lambda r: (r.num_params, r.num_hidden, r.method))
     rows.sort(key=key)
@@ -362,3 +363,33 @@ def format_status(m: registry.Method, n: int, fmt: str) -> tuple[bool | None, st
         return None, f"unknown (no failure up to {top:,})"
     return False, f"no (limit {lim:,})" if lim else "no (not even at N = 2)"
 
+
+def _plan_row(m: registry.Method, arch, opts: dict, variant: dict, n: int, dx: int, dy: int, task: str,
+              assumptions, status: dict) -> PlanRow:
+    """The row of one network of method ``m`` (its architecture ``arch`` for options ``opts``;
+    ``status``: its certification in the target format, if one was asked)."""
+    min_bits = None if task == "regression" else min_weight_bits(n, arch.num_params, max(2, dy))
+    act = str(arch.activation)
+    paper = None if m.task == "binary" else paper_size(
+        m.name, n, dx, dy, activation="hardtanh" if act == "hardtanh" else "relu")
+    return PlanRow(
+        method=m.name,
+        widths=tuple(int(w) for w in arch.widths),
+        depth=arch.depth,
+        num_hidden=arch.num_hidden,
+        num_params=int(arch.num_params),
+        residual=bool(arch.residual),
+        activation=act,
+        assumptions=assumptions,
+        task=m.task,
+        max_weight_bits=arch.max_weight_bits,
+        min_bits=min_bits,
+        options=opts,
+        summary=m.summary,
+        reference=m.reference,
+        notes=arch.notes,
+        paper=paper,
+        num_nonzero=None if arch.num_nonzero is None else int(arch.num_nonzero),
+        variant=dict(variant),
+        **status,
+    )

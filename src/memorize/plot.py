@@ -306,7 +306,8 @@ def sizes(plan, *, quantity: str = "hidden", lower_bounds: bool = True, ax=None)
         What :func:`memorize.plan` returns (rows with ``method``, ``num_hidden``,
         ``num_params``; :class:`memorize.registry.Architecture` objects work too). With several
         plans (a mapping N → plan, or plans carrying their ``n``), one line per construction on
-        log–log axes; with one plan, horizontal bars.
+        log–log axes (its default network: a plan row with a ``variant``, a point of a builder's
+        trade-off curve, is drawn only in the bars); with one plan, horizontal bars.
     quantity : {"hidden", "params"}
     lower_bounds : bool
         Also draw the plans' ``lower_bounds`` that bound the same quantity.
@@ -343,7 +344,7 @@ def sizes(plan, *, quantity: str = "hidden", lower_bounds: bool = True, ax=None)
     if len(plans) == 1:
         n, p = plans[0]
         rows = _rows_of(p)
-        names = [r.method for r in rows]
+        names = [getattr(r, "label", r.method) for r in rows]
         vals = [getattr(r, attr) for r in rows]
         ax.barh(range(len(rows)), vals, color=["C1" if getattr(r, "residual", False) else "C0" for r in rows])
         ax.set_yticks(range(len(rows)), names)
@@ -361,7 +362,8 @@ def sizes(plan, *, quantity: str = "hidden", lower_bounds: bool = True, ax=None)
     bounds: dict[str, list] = {}
     for n, p in plans:
         for r in _rows_of(p):
-            series.setdefault(r.method, []).append((n, getattr(r, attr)))
+            if not getattr(r, "variant", None):  # a curve's knob settings change with N: defaults only
+                series.setdefault(r.method, []).append((n, getattr(r, attr)))
         if lower_bounds:
             for b in getattr(p, "lower_bounds", []):
                 if b.quantity == bound_q:

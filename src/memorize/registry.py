@@ -102,6 +102,11 @@ class Method:
     # Precision in target formats, read by memorize.plan: {format: largest N certified}, measured
     # (benchmarks/float_limits.py), or "by design" for builders correct in any format they build for.
     float_limits: dict | str | None = None
+    # Further option sets the demo also shows, one row per data set each (e.g. a depth knob).
+    demo_variants: tuple = ()
+    # fn(n, dx, dy, **options) -> list of option dicts: the knob settings memorize.plan lists
+    # beside the default network (a trade-off curve, e.g. depth budgets), each within reach.
+    plan_variants: Callable | None = None
 
     def __call__(self, X, y, **options):
         return self.builder(X, y, **options)
@@ -125,6 +130,8 @@ def register(
     assumptions: tuple = (),
     paper_size: Callable | None = None,
     float_limits: dict | str | None = None,
+    demo_variants: tuple = (),
+    plan_variants: Callable | None = None,
 ):
     """Decorator registering a builder ``(X, y, *, ..., rng=None, exact=False) -> Network``.
 
@@ -135,6 +142,11 @@ def register(
     name to the largest N at which the builder's network is certified in it (a measured fact,
     kept in the builder's module), or is ``"by design"`` for builders that are correct in every
     format they build for; :func:`memorize.plan` reads it.
+    states (None where it states none for these dimensions).
+    ``demo_options`` are the options ``memorize demo`` passes; each dict of ``demo_variants``
+    adds rows built with those options instead (a knob worth seeing beside the default).
+    ``plan_variants(n, dx, dy, **options)`` returns the option dicts :func:`memorize.plan` lists
+    as further rows of the builder (its trade-off curve for that problem size).
     """
 
     def deco(fn):
@@ -143,6 +155,7 @@ def register(
         _REGISTRY[name] = Method(
             name, fn, summary, task, architecture, reference, tuple(aliases), demo_max_n, dict(demo_options or {}),
             tuple(assumptions), paper_size, float_limits if isinstance(float_limits, (str, type(None))) else dict(float_limits),
+            tuple(dict(v) for v in demo_variants), plan_variants,
         )
         for a in aliases:
             _ALIASES[a] = name

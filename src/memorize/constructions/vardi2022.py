@@ -18,13 +18,14 @@ bits per weight fall, the number of (nonzero) parameters grows like N/L. The kno
 
 from __future__ import annotations
 
+from ..errors import CapacityError
 from ..network import Network
 from ..registry import Architecture, register
 from . import _bits
 from ._target import refuse_exact_only
 from . import _bitsplan as plan
 
-__all__ = ["vardi2022", "architecture"]
+__all__ = ["vardi2022", "architecture", "depth_curve"]
 
 #: The paper's setting: one bit read per extraction layer, the flat lookup.
 SETTING = {"bits_per_layer": 1, "lookup": "flat"}
@@ -69,6 +70,51 @@ def architecture(n: int, dx: int, dy: int = 1, *, depth: int | None = None, copi
                              copies="auto" if copies is None else copies, **SETTING)
 
 
+def depth_curve(n: int, dx: int, dy: int = 1, **knobs) -> list[dict]:
+    """Depth budgets from the constant-width network down to shallow parallel copies.
+
+    Parameters
+    ----------
+    n, dx, dy : int
+        Points, input dimension, classes, as for :func:`architecture`.
+    **knobs
+        Further :func:`architecture` options (``delta``, ``key_max``, ...); ``depth`` and
+        ``copies`` are what the curve sets, so they must not be given.
+
+    Returns
+    -------
+    list of dict
+        ``{"depth": L}`` for L about half the previous network's depth, starting from half the
+        constant-width depth, while a network within L exists: the trade-off of the paper's
+        depth-bounded variant (depth down, width, nonzeros up like N/L, bits per weight down)
+        that :func:`memorize.plan` lists beside the constant-width row.
+
+    Notes
+    -----
+    Each budget is reachable (its :func:`architecture` call succeeds); the halving stops at the
+    first budget below the shallowest copies network (one block per copy, about
+    n + ℓ + 2 layers for n key bits and ℓ label bits), so the last row is within a factor 2
+    of it.
+
+    Examples
+    --------
+    >>> from memorize.constructions.vardi2022 import architecture, depth_curve
+    >>> curve = depth_curve(10**4, 8, 10)
+    >>> depths = [architecture(10**4, 8, 10, **c).depth for c in curve]
+    >>> depths == sorted(depths, reverse=True), depths[0] < architecture(10**4, 8, 10).depth
+    (True, True)
+    """
+    depth = architecture(n, dx, dy, **knobs).depth
+    curve = []
+    while depth >= 2:
+        try:
+            depth = architecture(n, dx, dy, depth=depth // 2, **knobs).depth
+        except CapacityError:
+            break
+        curve.append({"depth": depth})
+    return curve
+
+
 @register(
     "vardi2022",
     summary=("Vardi, Yehudai, Shamir 2022, Thm 3.1: constant-width deep ReLU net with Õ(√N) parameters "
@@ -78,6 +124,8 @@ def architecture(n: int, dx: int, dy: int = 1, *, depth: int | None = None, copi
     architecture=architecture,
     reference="G. Vardi, G. Yehudai, O. Shamir. On the optimal memorization power of ReLU neural networks. ICLR 2022.",
     demo_max_n=300,
+    demo_variants=({"depth": 60},),
+    plan_variants=depth_curve,
     assumptions=("δ-separated points", "class labels", "exact arithmetic (big-integer weights)"),
 )
 def vardi2022(X, y, *, depth: int | None = None, copies: int | None = None, block_size: int | None = None,
