@@ -1062,18 +1062,9 @@ def float_safe(X, y, *, dtype="float32", cells=None, rng=None, exact: bool = Fal
     y : array_like, shape (N,) or (N, k)
         Real labels; the network returns each rounded to the format, exactly.
 
-    dtype : str, NumPy or torch dtype, default "float32"
-        The format the network is built for: "float32", "bfloat16", "float16" or "float64". Its
-        weights are numbers of that format and it is certified in it (any summation order).
-    cells : int, optional
-        Level-1 cells to aim for (default about 4√N; 1 for N ≤ 32).
-    rng : None, int or numpy.random.Generator
-        Seeds the directions (``None`` means seed 0).
-    exact : bool, default False
-        Return the same network in exact rational arithmetic (its weights are those of the
-        format). Evaluated exactly on the inputs rounded to the format it has error 0 (against
-        ``y`` rounded to the format, for regression); for float32 and float64 on the inputs
-        themselves too, since the cuts' margins cover float32's rounding of the inputs.
+    dtype, cells, rng, exact
+        As in :func:`float_safe_classifier` (the format, default "float32"; level-1 cells; the
+        seed; the same network in exact rational arithmetic, error 0 against ``y`` rounded).
     Returns
     -------
     Network
