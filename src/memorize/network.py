@@ -611,14 +611,15 @@ class Network:
 
         save_network(self, path)
 
-    def to_torch(self, dtype=None, device=None):
+    def to_torch(self, dtype=None, device=None, *, materialize: bool = False):
         """Export to a ``torch.nn.Sequential`` (float64 by default); see :func:`memorize.interop.torch.to_torch`.
 
-        Needs PyTorch (``pip install 'memorize[torch]'``); exact networks are refused.
+        Needs PyTorch (``pip install 'memorize[torch]'``); exact networks are refused. A
+        :class:`Factored` layer becomes two ``nn.Linear`` unless ``materialize=True``.
         """
         from .interop.torch import to_torch
 
-        return to_torch(self, dtype=dtype, device=device)
+        return to_torch(self, dtype=dtype, device=device, materialize=materialize)
 
     def __repr__(self) -> str:
         parts = [str(self.input_dim)]
