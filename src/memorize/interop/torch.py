@@ -247,6 +247,21 @@ def _flatten(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]
     return [(prefix, module)]
 
 
+def _affine(lin: nn.Linear, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Weight and bias (zeros without one) of a Linear module."""
+    W = _array(lin.weight, where)
+    return W, (_array(lin.bias, where) if lin.bias is not None else np.zeros(W.shape[0]))
+
+
+def _activation_after(items: list, i: int) -> tuple[Activation, int]:
+    """The activation module after item i (identity if none) and the index of the last item used."""
+    if i + 1 < len(items):
+        act = _activation_of(items[i + 1][1], items[i + 1][0])
+        if act is not None:
+            return act, i + 1
+    return identity, i
+
+
 def from_torch(module) -> Network:
     """Read a ``torch.nn`` module back as a float64 :class:`~memorize.Network`.
 
@@ -286,26 +301,12 @@ def from_torch(module) -> Network:
             B = _array(mod.weight, where)
             i += 1
             where, mod = items[i]
-            A = _array(mod.weight, where)
-            b = _array(mod.bias, where) if mod.bias is not None else np.zeros(A.shape[0])
-            act = identity
-            if i + 1 < len(items):
-                nxt = _activation_of(items[i + 1][1], items[i + 1][0])
-                if nxt is not None:
-                    act = nxt
-                    i += 1
+            (A, b), (act, i) = _affine(mod, where), _activation_after(items, i)
             if A.shape[1] != B.shape[0]:
                 raise ArgumentError(f"module{where}: takes {A.shape[1]} inputs but the factor before it gives {B.shape[0]}")
             layers.append(Factored(A, B, b, act))
         elif isinstance(mod, nn.Linear):
-            W = _array(mod.weight, where)
-            b = _array(mod.bias, where) if mod.bias is not None else np.zeros(W.shape[0])
-            act = identity
-            if i + 1 < len(items):
-                nxt = _activation_of(items[i + 1][1], items[i + 1][0])
-                if nxt is not None:
-                    act = nxt
-                    i += 1
+            (W, b), (act, i) = _affine(mod, where), _activation_after(items, i)
             layers.append(Dense(W, b, act))
         elif isinstance(mod, ResidualBlock):
             inner, outer = mod.inner, mod.outer
