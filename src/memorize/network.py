@@ -234,7 +234,9 @@ class Factored(Dense):
             t = _exact.affine(h, self.B, np.zeros(self.B.shape[0], dtype=object))
             return _exact.affine(t, self.A, self.bias)
         t = h @ self.B.T
-        t = t @ self.A.T
+        # rank one: one product per entry, as the matrix product with an inner dimension of one
+        # computes it (the same bits), without BLAS's overhead for that shape
+        t = t * self.A[:, 0] if self.rank == 1 else t @ self.A.T
         t += self.bias
         return t
 
