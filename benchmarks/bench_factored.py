@@ -61,6 +61,11 @@ def part_cifar(before_src: str | None) -> tuple[str, dict]:
     t_proj_sort = best_of(lambda: np.argsort(X @ u, kind="stable"))
     t_fwd, out = _time(lambda: net(X))
     t_fwd = min(t_fwd, best_of(lambda: net(X), 2))
+    layer_s, h = [], X  # one unchunked pass, layer by layer: where the forward time goes
+    for layer in net.layers:
+        dt, h = _time(lambda layer=layer, h=h: layer.forward(h))
+        layer_s.append(dt)
+    del h
     t_densify, dense = _time(net.densified)
     t_fwd_dense, out_dense = _time(lambda: dense(X))
     res = {
@@ -68,7 +73,7 @@ def part_cifar(before_src: str | None) -> tuple[str, dict]:
         "densify_s": t_densify, "forward_dense_s": t_fwd_dense,
         "correct": int(np.sum(np.argmax(out, axis=1) == y)), "correct_dense": int(np.sum(np.argmax(out_dense, axis=1) == y)),
         "max_diff": float(np.max(np.abs(out - out_dense))),
-        "widths": net.widths, "num_params": net.num_params, "num_stored_params": net.num_stored_params,
+        "layer_s": layer_s, "widths": net.widths, "num_params": net.num_params, "num_stored_params": net.num_stored_params,
     }
     before = run_before(before_src, "cifar") if before_src else None
     rows = [
@@ -76,6 +81,8 @@ def part_cifar(before_src: str | None) -> tuple[str, dict]:
         ["projection + argsort", f"{t_proj_sort:.3f}", ""],
         ["forward, all points (factored)", f"{t_fwd:.3f}", f"{t_fwd / t_proj:.2f}× projection"],
         ["projection X·u", f"{t_proj:.3f}", ""],
+        *[[f"  layer {i + 1} alone ({type(layer).__name__}, {layer.out_dim} × {layer.in_dim}, one pass)", f"{dt:.3f}",
+           f"{dt / t_proj:.1f}× projection"] for i, (layer, dt) in enumerate(zip(net.layers, layer_s))],
         ["densify the first layer (A·B)", f"{t_densify:.3f}", ""],
         ["forward, all points (dense first layer)", f"{t_fwd_dense:.3f}", f"{t_fwd_dense / t_proj:.1f}× projection"],
     ]

@@ -370,6 +370,14 @@ class Network:
            [0. ]])
     >>> net.widths, net.num_params
     ((2,), 7)
+
+    A :class:`Factored` layer counts as the dense layer it computes in ``widths`` and
+    ``num_params``; ``num_stored_params`` counts what is stored:
+
+    >>> from memorize import Factored
+    >>> low = Network([Factored(np.ones((100, 1)), np.ones((1, 50)), np.zeros(100), relu), Dense(np.ones((1, 100)), [0.0])])
+    >>> low.widths, low.num_params, low.num_stored_params
+    ((100,), 5201, 351)
     """
 
     __slots__ = ("_layers", "_meta")
