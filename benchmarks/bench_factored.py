@@ -61,13 +61,14 @@ def part_cifar(before_src: str | None) -> tuple[str, dict]:
     t_proj_sort = best_of(lambda: np.argsort(X @ u, kind="stable"))
     t_fwd, out = _time(lambda: net(X))
     t_fwd = min(t_fwd, best_of(lambda: net(X), 2))
-    layer_s, h = [], X  # one unchunked pass, layer by layer: where the forward time goes
+    layer_s, h = [], X  # unchunked, layer by layer (median of 3): where the forward time goes
     for layer in net.layers:
-        dt, h = _time(lambda layer=layer, h=h: layer.forward(h))
-        layer_s.append(dt)
+        layer_s.append(best_of(lambda layer=layer, h=h: layer.forward(h)))
+        h = layer.forward(h)
     del h
     t_densify, dense = _time(net.densified)
     t_fwd_dense, out_dense = _time(lambda: dense(X))
+    t_fwd_dense = min(t_fwd_dense, best_of(lambda: dense(X), 1))
     res = {
         "build_s": t_build, "proj_s": t_proj, "proj_argsort_s": t_proj_sort, "forward_s": t_fwd,
         "densify_s": t_densify, "forward_dense_s": t_fwd_dense,
@@ -81,7 +82,7 @@ def part_cifar(before_src: str | None) -> tuple[str, dict]:
         ["projection + argsort", f"{t_proj_sort:.3f}", ""],
         ["forward, all points (factored)", f"{t_fwd:.3f}", f"{t_fwd / t_proj:.2f}× projection"],
         ["projection X·u", f"{t_proj:.3f}", ""],
-        *[[f"  layer {i + 1} alone ({type(layer).__name__}, {layer.out_dim} × {layer.in_dim}, one pass)", f"{dt:.3f}",
+        *[[f"  layer {i + 1} alone ({type(layer).__name__}, {layer.out_dim} × {layer.in_dim}, all points)", f"{dt:.3f}",
            f"{dt / t_proj:.1f}× projection"] for i, (layer, dt) in enumerate(zip(net.layers, layer_s))],
         ["densify the first layer (A·B)", f"{t_densify:.3f}", ""],
         ["forward, all points (dense first layer)", f"{t_fwd_dense:.3f}", f"{t_fwd_dense / t_proj:.1f}× projection"],
@@ -144,6 +145,7 @@ X8, y = cifar_data()
 X = X8.astype(np.float64)
 t0 = time.perf_counter(); net = memorize.build("yun2019_classifier", X, y); t_build = time.perf_counter() - t0
 t0 = time.perf_counter(); out = net(X); t_fwd = time.perf_counter() - t0
+t0 = time.perf_counter(); net(X); t_fwd = min(t_fwd, time.perf_counter() - t0)
 print(json.dumps({{"build_s": t_build, "forward_s": t_fwd, "correct": int(np.sum(np.argmax(out, axis=1) == y)),
                   "num_params": net.num_params, "first_layer": type(net.layers[0]).__name__}}))
 """
