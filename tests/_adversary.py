@@ -27,7 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from memorize.network import Dense
+from memorize.network import Dense, Factored
 from memorize.precision import FORMATS, Format, round_network
 
 F32 = FORMATS["float32"]
@@ -233,7 +233,10 @@ def _evaluate(net, X, fmt: Format, st: Strategy) -> np.ndarray:
         h = fmt.round(np.asarray(X, dtype=np.float64))
     acc = fmt.accumulator
     for layer in rnet.layers:
-        if isinstance(layer, Dense):
+        if isinstance(layer, Factored):  # its evaluation: t = B h in the format, then A t + b
+            t = _dot(h, layer.B, np.zeros(layer.rank), fmt, st, rng)
+            h = _activation(layer.activation, _dot(t, layer.A, layer.bias, fmt, st, rng), fmt, st)
+        elif isinstance(layer, Dense):
             h = _activation(layer.activation, _dot(h, layer.weight, layer.bias, fmt, st, rng), fmt, st)
         else:
             inner = _activation(layer.activation, _dot(h, layer.U, layer.b, fmt, st, rng), fmt, st)

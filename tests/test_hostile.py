@@ -10,6 +10,7 @@ measured in a subprocess.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -162,7 +163,8 @@ def hostile_files(folder: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     Xd, yd = rng.standard_normal((30, 4)), rng.uniform(-1, 1, 30)
-    net = memorize.build("zhang2017", Xd, yd)
+    # dense layers: zhang2017's hidden layer, built factored, stored as its N×d matrix
+    net = memorize.build("zhang2017", Xd, yd).densified()
     net.save(folder / "ok.npz")
     ok = _members(folder / "ok.npz")
     files = {}
@@ -208,6 +210,16 @@ def hostile_files(folder: Path) -> dict:
     v1 = {k: v for k, v in ok.items() if k != "checksum.npy"}
     v1["header.npy"] = _npy_bytes(np.array(json.dumps(h0)))
     files["version 1 with an extra array"] = _write(folder / "v1extra.npz", {**v1, "junk.npy": _npy_bytes(np.zeros(3))})
+    # a factored layer in a file that claims version 2 (which has no factored layers), checksum redone
+    memorize.build("zhang2017", Xd, yd).save(folder / "factored.npz")
+    fa = _members(folder / "factored.npz")
+    files["factored layer in version 2"] = _write(folder / "fv2.npz", _with_header(fa, dict(_header(fa), version=2)))
+    # a factored layer whose factors disagree (B with a row too many; header table redone)
+    hb = _header(fa)
+    B = np.load(io.BytesIO(fa["layer0.B.npy"]))
+    B2 = np.vstack([B, B])
+    hb["arrays"]["layer0.B"] = {"shape": list(B2.shape), "sha256": hashlib.sha256(B2.tobytes()).hexdigest()}
+    files["factors disagree"] = _write(folder / "fbad.npz", _with_header({**fa, "layer0.B.npy": _npy_bytes(B2)}, hb))
     return files
 
 
@@ -228,6 +240,8 @@ LOAD_EXPECT = {
     "object array": ["path", "object"],
     "non-array entry": ["path", "run.py"],
     "version 1 with an extra array": ["path", "junk"],
+    "factored layer in version 2": ["path", "factored", "version 2"],
+    "factors disagree": ["path", "layer 0", "inconsistent shapes"],
 }
 
 

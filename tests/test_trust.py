@@ -159,13 +159,14 @@ def _v1_file(net, path):
 
 
 def test_version_1_files_load_flagged_unchecked(tmp_path):
-    net = memorize.build("zhang2017", X, RNG.uniform(-1, 1, 30))
+    # version 1 had dense layers only: the zhang2017 network in its dense form
+    net = memorize.build("zhang2017", X, RNG.uniform(-1, 1, 30)).densified()
     _v1_file(net, tmp_path / "old.npz")
     with pytest.warns(E.UncheckedFileWarning, match="checksums"):
         old = memorize.load(tmp_path / "old.npz")
     assert "file_unchecked" in old.meta
     assert np.array_equal(old(X), net(X))
-    old.save(tmp_path / "new.npz")  # saved again: version 2, checked, note dropped
+    old.save(tmp_path / "new.npz")  # saved again: version 3, checked, note dropped
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         new = memorize.load(tmp_path / "new.npz")

@@ -89,8 +89,10 @@ def _far_line(n, seed, shift=1e6):
 @pytest.mark.parametrize("seed", [0, 3])
 def test_pairs_fitted_to_the_float64_windows_absorb_their_rounding(act, seed):
     # the mechanism of the former N = 10⁵ failure (d = 32, ReLU widths found by hand: 1349 points
-    # missed by up to 8e-5): window layers rounded at ε·|c_j|·|t|, zig-zag levels ≈ 10⁸
-    X, y = _far_line(120, seed)
+    # missed by up to 8e-5): window layers rounded at ε·|c_j|·|t|, zig-zag levels ≈ 10⁸. Layer 1
+    # is factored (one projection, then c_j·t), which rounds less than the dense c_j·u did: at
+    # |x| ≈ 10⁶ one seed then stays within 1e-6 unfitted, so the points lie at |x| ≈ 4·10⁶
+    X, y = _far_line(120, seed, 4e6)
     with pytest.raises(ConstructionError, match="misses points"):
         deep.yun2019_deep(X, y, activation=act, refit=False)
     net = deep.yun2019_deep(X, y, activation=act)
@@ -109,6 +111,7 @@ def test_refit_positions_are_the_final_networks_window_values_bit_for_bit(act):
     u, order, _ = _deep.carrier_direction(FLOAT64, X, y[:, None], D, starts, bounds, 4, np.random.default_rng(0), 1, 0.9, fit)
     w_car, beta0, cs = _deep.carrier_projection(FLOAT64, X, u, order, "test")
     lay = _deep.Layout.of(D, starts, 1)
+    # layer 1 holds one column: each unit's multiple of the carrier direction (rank one)
     W = [np.zeros((D[i], 1 if i == 0 else D[i - 1])) for i in range(len(D))] + [np.zeros((1, D[-1]))]
     b = [np.zeros(D[i]) for i in range(len(D))] + [np.zeros(1)]
     _deep.carrier_units(W, b, lay, w_car, beta0)
@@ -116,7 +119,7 @@ def test_refit_positions_are_the_final_networks_window_values_bit_for_bit(act):
     mirror = _deep.window_rows(W, b, lay, pairs, (w_car, beta0))
     assert all(np.array_equal(mirror[P.l - 1][: len(P.aw)], _build.mirror_mask(len(P.aw))) for P in pairs)
     target = _deep.FloatTarget(act, w, 1)
-    _deep.refit_positions(W, b, pairs, X, order, target, mirror)
+    _deep.refit_positions(W, b, w_car, pairs, X, order, target, mirror)
     # the finished network, built by the same steps
     layers, mirror2, _ = _deep.build_deep_ht(
         FLOAT64, X, y[:, None], D, starts, V=2.0, mu=0.25, eta=0.9, strategy="auto", rng=np.random.default_rng(0),
@@ -154,7 +157,8 @@ def test_dtype_certifies_or_names_the_float_safe_builders():
     net = memorize.build("yun2019_deep_classifier", X, y, activation="hardtanh", dtype="float32")
     assert net.meta["certificate"]["format"] == "float32" and net.meta["certificate"]["points"] == 30
     fmt = as_format("float32")
-    assert all(np.all(fmt.representable(layer.weight)) for layer in net.layers)
+    # every stored number (the factors of the rank-one layer 1, not their product) is in float32
+    assert all(np.all(fmt.representable(a)) for layer in net.layers for a in layer.arrays().values())
     assert memorize.certify(net, X, y, dtype="float32").ok
     # real labels within 1e-6 in float32: not with zig-zag levels; the error says where to go
     with pytest.raises(ConstructionError, match="float_safe"):

@@ -19,7 +19,7 @@ from .estimators import MemorizingClassifier, MemorizingRegressor
 from .activations import Activation, hardtanh, identity, relu, relu_like, step
 from .certificate import Certificate, certify
 from .io import load
-from .network import Dense, Network, Residual
+from .network import Dense, Factored, Network, Residual
 from .registry import Architecture, build, methods
 from .verify import Report, verify
 
@@ -38,6 +38,7 @@ __all__ = [
     "Architecture",
     "Certificate",
     "Dense",
+    "Factored",
     "MemorizingClassifier",
     "MemorizingRegressor",
     "Network",

@@ -422,6 +422,11 @@ class _SharedProjection:
         scale = [Fraction(row[k0]) / w[k0] for row in rows]
         if any(any(x != s * y for x, y in zip(row, w)) for row, s in zip(rows, scale)):
             return None
+        return cls.of_direction(w, scale, b, V)
+
+    @classmethod
+    def of_direction(cls, w, scale, b: np.ndarray, V: np.ndarray) -> "_SharedProjection":
+        """The kernel of the layer with rows ``scale[j]·w`` and bias ``b``, read by ``V``."""
         bias = [Fraction(v) for v in b.tolist()]
         Vt = V.T.tolist()  # one list of next-layer weights per unit
         out = V.shape[0]
@@ -469,9 +474,13 @@ class _SharedProjection:
 def shared_projection(first, second) -> _SharedProjection | None:
     """The kernel of two consecutive dense layers when ``first`` is a wide ReLU layer whose
     weight rows are all multiples of one vector (cached per layer pair), else None."""
-    if not SHARED_PROJECTION or first.activation.name != "relu" or first.weight.dtype != object:
+    from .network import Factored
+
+    if not SHARED_PROJECTION or first.activation.name != "relu" or first.bias.dtype != object:
         return None
-    if first.weight.shape[0] < _SHARED_MIN_UNITS:
+    if first.out_dim < _SHARED_MIN_UNITS:
+        return None
+    if isinstance(first, Factored) and first.rank != 1:
         return None
     key = (id(first), id(second))
     hit = _SHARED.get(key)
@@ -479,7 +488,10 @@ def shared_projection(first, second) -> _SharedProjection | None:
         return hit[2]
     if len(_SHARED) > 256:
         _SHARED.clear()
-    kernel = _SharedProjection.of(first.weight, first.bias, second.weight)
+    if isinstance(first, Factored):  # rows A_j·B: the direction is stored, no search needed
+        kernel = _SharedProjection.of_direction(first.B[0].tolist(), first.A[:, 0].tolist(), first.bias, second.weight)
+    else:
+        kernel = _SharedProjection.of(first.weight, first.bias, second.weight)
     _SHARED[key] = (first, second, kernel)
     return kernel
 

@@ -356,7 +356,7 @@ def forward(layers, h: np.ndarray) -> np.ndarray:
     :func:`memorize._exact.shared_projection`.
     """
     from . import _exact
-    from .network import Dense
+    from .network import Dense, Factored
 
     S = None
     i = 0
@@ -370,6 +370,11 @@ def forward(layers, h: np.ndarray) -> np.ndarray:
                 h, S = S.values(), None
             h = nxt.activation(kernel.apply(h, nxt.bias))
             i += 1
+            continue
+        if isinstance(layer, Factored):  # two products in the layer's own order (see Factored)
+            if S is not None:
+                h, S = S.values(), None
+            h = layer.forward(h)
             continue
         if isinstance(layer, Dense) and (S is not None and fractional(layer.weight, layer.bias)
                                          or S is None and wanted(h, layer.weight, layer.bias)):

@@ -31,7 +31,11 @@ Activations: ReLU and hard-tanh are 1-Lipschitz and certainly saturated where z 
 side (then the output is exact, E = 0); a step is certain where |z| > e; a leaky slope adds the
 rounding of the slope to the accumulator (PyTorch multiplies by the slope in float32), of the
 product, of its conversion to the format, and an absolute tiny where the product may be subnormal.
-Residual blocks add the rounding of the final sum. Any value that may overflow gets bound inf, and
+Residual blocks add the rounding of the final sum. A factored layer (weight A·B) is evaluated as
+its two products, t = B h rounded to the format and then A t + b, so it is bounded as two layers,
+the first without bias or activation; the bound is for that evaluation (the one
+:func:`memorize.precision.forward` and the PyTorch export perform), not for a product with the
+dense matrix A·B. Any value that may overflow gets bound inf, and
 so does a row whose partial sums (bounded by |W||h| + |b| + |W|E) may overflow the accumulator.
 Weights and inputs are rounded to the format first: the certified network is the one a user runs
 after the cast.
@@ -57,7 +61,8 @@ import numpy as np
 
 from .data import format_indices
 from .errors import ArgumentError, ShapeError
-from .network import Dense, Network
+from .activations import identity
+from .network import Dense, Factored, Network
 from .precision import FORMATS, Format, as_format, round_network
 
 __all__ = ["Certificate", "certify", "bound_chunks"]
@@ -459,7 +464,12 @@ def _add_bound(h, Eh, t, Et, fmt: Format):
 def _prepare(net: Network, fmt: Format):
     plan = []
     for layer in net.layers:
-        if isinstance(layer, Dense):
+        if isinstance(layer, Factored):
+            # the evaluation performed is B h, rounded, then A(B h) + b: two linear maps, each
+            # bounded for every summation order (the first without bias or activation)
+            plan.append(("dense", _Layer(layer.B, np.zeros(layer.rank), fmt), identity))
+            plan.append(("dense", _Layer(layer.A, layer.bias, fmt), layer.activation))
+        elif isinstance(layer, Dense):
             plan.append(("dense", _Layer(layer.weight, layer.bias, fmt), layer.activation))
         else:
             plan.append(("residual", _Layer(layer.U, layer.b, fmt), layer.activation, _Layer(layer.V, layer.c, fmt)))

@@ -4,9 +4,10 @@ A file is a zip of ``.npy`` arrays. :func:`load` never trusts it: it reads every
 ``.npy`` header first and checks the declared dtype, shape and size against the network the
 file's header describes and against documented limits (:data:`MAX_BYTES`,
 :data:`MAX_DIGITS`, :data:`MAX_HEADER_BYTES`) *before* allocating anything; it refuses arrays
-the header does not name; and (format version 2) it checks a SHA-256 checksum of the header
-and of every array, so that a corrupted or edited file raises
-:class:`~memorize.errors.FileFormatError` instead of loading as a different network.
+the header does not name; and (format versions 2 and 3) it checks a SHA-256 checksum of the
+header and of every array, so that a corrupted or edited file raises
+:class:`~memorize.errors.FileFormatError` instead of loading as a different network. Version 3
+adds factored layers (:class:`~memorize.network.Factored`, stored as their two factors).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from numpy.lib import format as npy
 
 from .activations import Activation
 from .errors import ArgumentError, FileFormatError, UncheckedFileWarning
-from .network import Dense, Network, Residual
+from .network import Dense, Factored, Network, Residual
 
 __all__ = [
     "save_network", "load", "read_arrays", "FORMAT_NAME", "FORMAT_VERSION", "READABLE_VERSIONS",
@@ -33,10 +34,13 @@ __all__ = [
 ]
 
 FORMAT_NAME = "memorize.network"
-#: The version :func:`save_network` writes (2: with SHA-256 checksums).
-FORMAT_VERSION = 2
-#: The versions :func:`load` reads (1: the first format, without checksums; loaded with a warning).
-READABLE_VERSIONS = (1, 2)
+#: The version :func:`save_network` writes (3: SHA-256 checksums, factored layers).
+FORMAT_VERSION = 3
+#: The versions :func:`load` reads (1: the first format, without checksums, loaded with a warning;
+#: 2: with checksums; 3: with checksums and factored layers).
+READABLE_VERSIONS = (1, 2, 3)
+#: The first version that may hold each layer kind.
+KIND_SINCE = {"dense": 1, "residual": 1, "factored": 3}
 
 #: Default limit on the bytes all arrays of one file may declare (4 GiB): :func:`load` refuses a
 #: larger file before allocating (pass ``max_bytes=`` to read larger networks).
@@ -50,7 +54,7 @@ MAX_LAYERS = 100_000
 #: The key ``load`` adds to ``meta`` of a network read from a file without checksums.
 UNCHECKED_NOTE = "file_unchecked"
 
-_KEYS = {"dense": ("W", "b"), "residual": ("U", "b", "V", "c")}
+_KEYS = {"dense": ("W", "b"), "residual": ("U", "b", "V", "c"), "factored": ("A", "B", "b")}
 _CHUNK = 1 << 20
 
 
@@ -85,12 +89,17 @@ def _write_zip(f, members: dict) -> None:
                 npy.write_array(m, arr, allow_pickle=False)
 
 
+def _kind(layer) -> str:
+    return "factored" if isinstance(layer, Factored) else "dense" if isinstance(layer, Dense) else "residual"
+
+
 def save_network(net: Network, path) -> None:
     """Write ``net`` to exactly ``path`` (no extension is added) as a zip of ``.npy`` arrays.
 
     The file is readable with ``numpy.load(path, allow_pickle=False)``; the header records the
     shape and SHA-256 checksum of every array and the ``checksum`` array the header's own
-    (format version 2, ``docs/format.md``). ``path`` may also be a writable binary file object.
+    (format version 3, ``docs/format.md``). A :class:`~memorize.network.Factored` layer is
+    stored as its factors ``A``, ``B`` and bias, never as the dense product. ``path`` may also be a writable binary file object.
     A file is written to a temporary name beside ``path`` and renamed, so a failed write leaves
     no partial file.
 
@@ -114,7 +123,7 @@ def save_network(net: Network, path) -> None:
         "version": FORMAT_VERSION,
         "dtype": "exact" if exact else "float64",
         "layers": [
-            {"kind": "dense" if isinstance(layer, Dense) else "residual", "activation": layer.activation.to_json()}
+            {"kind": _kind(layer), "activation": layer.activation.to_json()}
             for layer in net.layers
         ],
         "arrays": {name: {"shape": list(a.shape), "sha256": _sha256(a.tobytes())} for name, a in arrays.items()},
@@ -238,13 +247,16 @@ def _string(zf: zipfile.ZipFile, name: str, where: str) -> str:
     return str(m.read()[0])
 
 
-def _expected_shapes(layers: list, where: str) -> dict:
+def _expected_shapes(layers: list, version: int, where: str) -> dict:
     """The array names the layers need, mapped to ``None`` (shapes checked when the arrays'
     headers are read, against each other and the next layer)."""
     names = {}
     for i, entry in enumerate(layers):
         if not isinstance(entry, dict) or entry.get("kind") not in _KEYS:
             raise FileFormatError(f"{where}: layer {i} has an unknown kind")
+        if KIND_SINCE[entry["kind"]] > version:
+            raise FileFormatError(f"{where}: layer {i} is {entry['kind']!r}, which format version {version} does "
+                                  f"not have (it appeared in version {KIND_SINCE[entry['kind']]})")
         for k in _KEYS[entry["kind"]]:
             names[f"layer{i}.{k}"] = None
     return names
@@ -258,6 +270,9 @@ def _check_layer_shapes(layers: list, heads: dict, where: str) -> None:
         if entry["kind"] == "dense":
             ok = len(s["W"]) == 2 and s["b"] == (s["W"][0],)
             d_in, d_out = (s["W"][1], s["W"][0]) if len(s["W"]) == 2 else (None, None)
+        elif entry["kind"] == "factored":
+            ok = len(s["A"]) == 2 and len(s["B"]) == 2 and s["A"][1] == s["B"][0] and s["b"] == (s["A"][0],)
+            d_in, d_out = (s["B"][1], s["A"][0]) if ok else (None, None)
         else:
             ok = len(s["U"]) == 2 and len(s["V"]) == 2 and s["b"] == (s["U"][0],) \
                 and s["V"] == (s["U"][1], s["U"][0]) and s["c"] == (s["U"][1],)
@@ -322,6 +337,9 @@ def _header(zf: zipfile.ZipFile, present: set, where: str) -> tuple[dict, bool]:
     return header, checked
 
 
+_LAYER = {"dense": Dense, "residual": Residual, "factored": Factored}
+
+
 def load(path, *, max_bytes: int = MAX_BYTES, max_digits: int = MAX_DIGITS) -> Network:
     """Read a network written by :meth:`Network.save`.
 
@@ -335,7 +353,9 @@ def load(path, *, max_bytes: int = MAX_BYTES, max_digits: int = MAX_DIGITS) -> N
     max_bytes : int, default :data:`MAX_BYTES` (4 GiB)
         Largest total size the file's arrays may declare; larger files are refused before
         anything is read. Loading needs about this much memory for a float network (the arrays
-        are used in place), plus Python's integers for an exact one.
+        are used in place), plus Python's integers for an exact one. A factored layer (version
+        3) loads as its factors: the dense product, which may be far larger than the file, is
+        never formed by loading or by a forward pass.
     max_digits : int, default :data:`MAX_DIGITS` (2**20)
         Longest entry of an exact network's arrays, in hexadecimal characters.
 
@@ -348,13 +368,14 @@ def load(path, *, max_bytes: int = MAX_BYTES, max_digits: int = MAX_DIGITS) -> N
     FileFormatError
         Not a readable zip of ``.npy`` arrays; an array of a dtype, shape or size the header
         does not describe or beyond the limits; an array the header does not name (nothing is
-        ignored); a checksum that does not match (format version 2).
+        ignored); a checksum that does not match (format versions 2 and 3); a layer kind the
+        file's version does not have (factored layers before version 3).
 
     Warns
     -----
     UncheckedFileWarning
         For a format version 1 file, which has no checksums: it loads, and
-        ``meta["file_unchecked"]`` says so (:meth:`Network.save` writes version 2 and drops it).
+        ``meta["file_unchecked"]`` says so (:meth:`Network.save` writes version 3 and drops it).
 
     Examples
     --------
@@ -374,7 +395,7 @@ def load(path, *, max_bytes: int = MAX_BYTES, max_digits: int = MAX_DIGITS) -> N
         present = _members(zf, where)
         header, checked = _header(zf, present, where)
         exact = header["dtype"] == "exact"
-        expected = _expected_shapes(header["layers"], where)
+        expected = _expected_shapes(header["layers"], header["version"], where)
         extra = sorted(present - set(expected) - {"header", "checksum"})
         if extra:
             raise FileFormatError(f"{where}: holds arrays the header does not describe: {extra[:10]}"
@@ -403,7 +424,7 @@ def load(path, *, max_bytes: int = MAX_BYTES, max_digits: int = MAX_DIGITS) -> N
                                           "modified or corrupted")
                 arrs.append(_decode_exact(a, key, where) if exact else a)
             try:
-                layers.append(Dense(*arrs, act) if entry["kind"] == "dense" else Residual(*arrs, act))
+                layers.append(_LAYER[entry["kind"]](*arrs, act))
             except Exception as exc:
                 raise FileFormatError(f"{where}: layer {i} is not a valid layer ({exc})") from None
     meta = dict(header.get("meta", {}))

@@ -2,7 +2,9 @@
 
 A network knows nothing about how it was built. It is a tuple of layers, each either
 
-* :class:`Dense`: ``h ← σ(W h + b)`` with ``W`` of shape (out, in), or
+* :class:`Dense`: ``h ← σ(W h + b)`` with ``W`` of shape (out, in),
+* :class:`Factored`: a :class:`Dense` layer whose weight is stored as a product ``W = A B`` of
+  rank r (``A`` (out, r), ``B`` (r, in)) and evaluated as ``σ(A (B h) + b)``, or
 * :class:`Residual`: ``h ← h + V σ(U h + b) + c`` (the ResNet block of Yun et al. §4),
 
 held either in float64 or exactly (NumPy object arrays of Python ``int`` / ``Fraction``).
@@ -21,13 +23,24 @@ from . import _exact, _flint
 from .activations import Activation, get_activation, identity
 from .errors import ArgumentError, ArgumentTypeError, ShapeError, NonFiniteError
 
-__all__ = ["Dense", "Residual", "Network", "DEFAULT_CHUNK_BYTES"]
+__all__ = ["Dense", "Factored", "Residual", "Network", "DEFAULT_CHUNK_BYTES"]
 
 #: Default bound on the extra memory of one forward-pass chunk (256 MB).
 DEFAULT_CHUNK_BYTES = 256 * 2**20
 
 # Python ints / Fractions cost far more than 8 bytes each; budget exact chunks accordingly.
 _OBJECT_ITEM_BYTES = 96
+
+
+def _nonzero_and_max(arrays) -> tuple[int, object]:
+    """Nonzero entries over ``arrays`` and their largest absolute value (0 if none)."""
+    total, best = 0, 0
+    for a in arrays:
+        total += int(np.count_nonzero(a != 0)) if a.dtype == object else int(np.count_nonzero(a))
+        if a.size:
+            m = np.max(np.abs(a))
+            best = m if m > best else best
+    return total, best
 
 
 def _freeze(a, name: str, ndim: int) -> np.ndarray:
@@ -85,15 +98,167 @@ class Dense:
     def hidden_width(self) -> int:
         return self.weight.shape[0]
 
+    @property
+    def num_stored(self) -> int:
+        """Numbers the layer stores (for :class:`Dense`: the weight and the bias)."""
+        return int(sum(a.size for a in self.arrays().values()))
+
+    @property
+    def num_params(self) -> int:
+        """Weights and biases of the dense layer: out·in + out (what a theorem counts)."""
+        return self.out_dim * self.in_dim + self.out_dim
+
+    def nonzero_and_max(self) -> tuple[int, object]:
+        """Nonzero entries of ``W`` and ``b``, and their largest absolute value."""
+        return _nonzero_and_max((self.weight, self.bias))
+
     def arrays(self) -> dict[str, np.ndarray]:
+        """The stored arrays by name (what a file holds)."""
         return {"W": self.weight, "b": self.bias}
+
+    def dense_arrays(self) -> dict[str, np.ndarray]:
+        """``{"W": weight, "b": bias}``: the layer as the theorem's dense layer."""
+        return {"W": self.weight, "b": self.bias}
+
+    def with_arrays(self, arrays: Mapping[str, np.ndarray], activation: Activation | None = None) -> "Dense":
+        """A layer of the same kind with the arrays ``arrays`` (keys as :meth:`arrays`)."""
+        return Dense(arrays["W"], arrays["b"], self.activation if activation is None else activation)
+
+    def preactivation(self, h: np.ndarray) -> np.ndarray:
+        """``W h + b`` for the rows of ``h`` (exact for object arrays), before the activation."""
+        if h.dtype == object:
+            return _exact.affine(h, self.weight, self.bias)
+        t = h @ self.weight.T
+        t += self.bias
+        return t
 
     def forward(self, h: np.ndarray) -> np.ndarray:
         if h.dtype == object:
-            return self.activation(_exact.affine(h, self.weight, self.bias))
-        t = h @ self.weight.T
+            return self.activation(self.preactivation(h))
+        return self.activation.apply_(self.preactivation(h))
+
+
+class Factored(Dense):
+    """A fully connected layer whose weight is stored as a product: ``h ← σ(A (B h) + b)``.
+
+    The layer is the :class:`Dense` layer with weight ``W = A B`` (so ``isinstance(layer,
+    Dense)`` holds and :attr:`weight` gives ``W``, computed on first use and then kept), but it
+    stores only ``A`` and ``B`` and evaluates in that order: ``t = B h`` (r numbers per point),
+    then ``A t + b``. A layer of rank r costs r·(in + out) + out numbers instead of in·out + out,
+    and a forward pass r·(in + out) multiply-adds per point instead of in·out.
+
+    Parameters
+    ----------
+    A : array of shape (out, r)
+    B : array of shape (r, in)
+    bias : array of shape (out,)
+    activation : Activation or str, default identity
+
+    Notes
+    -----
+    In exact arithmetic ``A (B h) = (A B) h``, so an exact factored layer computes exactly the
+    function of its dense form. In floating point the two differ by rounding; the factored
+    evaluation is the one :meth:`Network.__call__`, :func:`memorize.precision.forward`,
+    :func:`memorize.certify` and the PyTorch export (two ``nn.Linear``) perform.
+    A :class:`Network` counts a factored layer as its dense form in ``widths`` and
+    ``num_params`` (the theorem's architecture) and as stored in ``num_stored_params``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from memorize import Factored, relu
+    >>> layer = Factored([[1.0], [2.0], [-1.0]], [[1.0, 1.0]], [0.0, -1.0, 0.5], relu)
+    >>> layer.weight
+    array([[ 1.,  1.],
+           [ 2.,  2.],
+           [-1., -1.]])
+    >>> layer.rank, layer.num_stored
+    (1, 8)
+    """
+
+    # ``weight`` is a property of this class (the product, computed on demand), so instances do
+    # not run the dataclass __init__ of Dense.
+    def __init__(self, A, B, bias, activation: Activation = identity):
+        a = _freeze(A, "Factored.A", 2)
+        bm = _freeze(B, "Factored.B", 2)
+        b = _freeze(bias, "Factored.bias", 1)
+        if a.shape[1] != bm.shape[0]:
+            raise ShapeError(f"Factored: A has {a.shape[1]} columns but B has {bm.shape[0]} rows")
+        if b.shape[0] != a.shape[0]:
+            raise ShapeError(f"Factored.bias: length {b.shape[0]} does not match the rows of A {a.shape[0]}")
+        if (a.dtype == object) != (bm.dtype == object) or (a.dtype == object) != (b.dtype == object):
+            raise ArgumentTypeError("Factored: A, B and bias mix float64 and exact arrays")
+        object.__setattr__(self, "A", a)
+        object.__setattr__(self, "B", bm)
+        object.__setattr__(self, "bias", b)
+        object.__setattr__(self, "activation", get_activation(activation))
+        object.__setattr__(self, "_weight", None)
+
+    @property
+    def weight(self) -> np.ndarray:  # type: ignore[override]
+        """The dense weight ``A B`` (out, in), computed on first use (exact for exact layers)."""
+        if self._weight is None:
+            if self.A.dtype == object:
+                w = _exact.to_exact_array(_exact.affine(self.A, self.B.T, np.zeros(self.B.shape[1], dtype=object)))
+            else:
+                w = self.A @ self.B
+            w.setflags(write=False)
+            object.__setattr__(self, "_weight", w)
+        return self._weight
+
+    @property
+    def rank(self) -> int:
+        """The inner dimension r of ``A B`` (an upper bound on the rank of the weight)."""
+        return self.A.shape[1]
+
+    @property
+    def in_dim(self) -> int:
+        return self.B.shape[1]
+
+    @property
+    def out_dim(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def hidden_width(self) -> int:
+        return self.A.shape[0]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"A": self.A, "B": self.B, "b": self.bias}
+
+    def with_arrays(self, arrays: Mapping[str, np.ndarray], activation: Activation | None = None) -> "Factored":
+        return Factored(arrays["A"], arrays["B"], arrays["b"], self.activation if activation is None else activation)
+
+    def preactivation(self, h: np.ndarray) -> np.ndarray:
+        if h.dtype == object:
+            t = _exact.affine(h, self.B, np.zeros(self.B.shape[0], dtype=object))
+            return _exact.affine(t, self.A, self.bias)
+        t = h @ self.B.T
+        # rank one: one product per entry, as the matrix product with an inner dimension of one
+        # computes it (the same bits), without BLAS's overhead for that shape
+        t = t * self.A[:, 0] if self.rank == 1 else t @ self.A.T
         t += self.bias
-        return self.activation.apply_(t)
+        return t
+
+    def nonzero_and_max(self) -> tuple[int, object]:
+        if self.rank == 1:  # W_jk = A_j B_k: nonzero iff both are, largest |A|·largest |B|
+            (na, ma), (nb, mb), (n0, m0) = (_nonzero_and_max((a,)) for a in (self.A, self.B, self.bias))
+            m = ma * mb
+            return na * nb + n0, (m if m > m0 else m0)
+        # materialise W a block of rows at a time
+        rows = max(1, 2**22 // max(1, self.in_dim))
+        total, best = _nonzero_and_max((self.bias,))
+        for start in range(0, self.out_dim, rows):
+            blk = self.A[start:start + rows]
+            w = _exact.affine(blk, self.B.T, np.zeros(self.in_dim, dtype=object)) if blk.dtype == object \
+                else blk @ self.B
+            n, m = _nonzero_and_max((w,))
+            total, best = total + n, (m if m > best else best)
+        return total, best
+
+    def __repr__(self) -> str:
+        return (f"Factored(out={self.out_dim}, rank={self.rank}, in={self.in_dim}, "
+                f"activation={self.activation!r})")
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,8 +307,26 @@ class Residual:
     def hidden_width(self) -> int:
         return self.U.shape[0]
 
+    @property
+    def num_stored(self) -> int:
+        return int(sum(a.size for a in self.arrays().values()))
+
+    @property
+    def num_params(self) -> int:
+        return self.num_stored
+
     def arrays(self) -> dict[str, np.ndarray]:
         return {"U": self.U, "b": self.b, "V": self.V, "c": self.c}
+
+    def dense_arrays(self) -> dict[str, np.ndarray]:
+        return self.arrays()
+
+    def with_arrays(self, arrays: Mapping[str, np.ndarray], activation: Activation | None = None) -> "Residual":
+        return Residual(arrays["U"], arrays["b"], arrays["V"], arrays["c"],
+                        self.activation if activation is None else activation)
+
+    def nonzero_and_max(self) -> tuple[int, object]:
+        return _nonzero_and_max(self.arrays().values())
 
     def forward(self, h: np.ndarray) -> np.ndarray:
         if h.dtype == object:
@@ -157,15 +340,15 @@ class Residual:
         return out
 
 
-Layer = Union[Dense, Residual]
+Layer = Union[Dense, Factored, Residual]
 
 
 def _layer_dtype(layer: Layer):
-    return object if layer.arrays()[next(iter(layer.arrays()))].dtype == object else np.float64
+    return object if next(iter(layer.arrays().values())).dtype == object else np.float64
 
 
 class Network:
-    """A feed-forward network of :class:`Dense` and :class:`Residual` layers.
+    """A feed-forward network of :class:`Dense`, :class:`Factored` and :class:`Residual` layers.
 
     The container is immutable: arrays are read-only copies, ``meta`` is a read-only mapping of
     JSON values a builder may attach (method name, margins, extra units, ...). A network holds
@@ -187,6 +370,14 @@ class Network:
            [0. ]])
     >>> net.widths, net.num_params
     ((2,), 7)
+
+    A :class:`Factored` layer counts as the dense layer it computes in ``widths`` and
+    ``num_params``; ``num_stored_params`` counts what is stored:
+
+    >>> from memorize import Factored
+    >>> low = Network([Factored(np.ones((100, 1)), np.ones((1, 50)), np.zeros(100), relu), Dense(np.ones((1, 100)), [0.0])])
+    >>> low.widths, low.num_params, low.num_stored_params
+    ((100,), 5201, 351)
     """
 
     __slots__ = ("_layers", "_meta")
@@ -197,7 +388,8 @@ class Network:
             raise ArgumentError("layers: a network needs at least one layer")
         for i, layer in enumerate(layers):
             if not isinstance(layer, (Dense, Residual)):
-                raise ArgumentTypeError(f"layers[{i}]: expected Dense or Residual, got {type(layer).__name__}")
+                raise ArgumentTypeError(
+                    f"layers[{i}]: expected Dense, Factored or Residual, got {type(layer).__name__}")
         kinds = {_layer_dtype(layer) for layer in layers}
         if len(kinds) > 1:
             raise ArgumentTypeError("layers: mixes float64 and exact layers; convert with to_exact() first")
@@ -259,17 +451,23 @@ class Network:
 
     @property
     def num_params(self) -> int:
-        """Number of weights and biases, zeros included."""
-        return int(sum(a.size for layer in self._layers for a in layer.arrays().values()))
+        """Number of weights and biases, zeros included, of the theorem's architecture.
+
+        A :class:`Factored` layer counts as the dense layer it computes (out·in + out), whatever
+        it stores; :attr:`num_stored_params` counts what is stored.
+        """
+        return int(sum(layer.num_params for layer in self._layers))
+
+    @property
+    def num_stored_params(self) -> int:
+        """Numbers the network stores (and a file holds): a :class:`Factored` layer of rank r
+        stores r·(in + out) + out. Equal to :attr:`num_params` when no layer is factored."""
+        return int(sum(layer.num_stored for layer in self._layers))
 
     @property
     def num_nonzero(self) -> int:
-        """Number of nonzero weights and biases."""
-        total = 0
-        for layer in self._layers:
-            for a in layer.arrays().values():
-                total += int(np.count_nonzero(a != 0)) if a.dtype == object else int(np.count_nonzero(a))
-        return total
+        """Number of nonzero weights and biases (of the dense form of factored layers)."""
+        return int(sum(layer.nonzero_and_max()[0] for layer in self._layers))
 
     @property
     def dtype(self):
@@ -285,15 +483,13 @@ class Network:
         """Largest absolute value over all weights and biases (exact for exact networks)."""
         best = 0
         for layer in self._layers:
-            for a in layer.arrays().values():
-                if a.size:
-                    m = np.max(np.abs(a))
-                    best = m if m > best else best
+            m = layer.nonzero_and_max()[1]
+            best = m if m > best else best
         return best if self.is_exact else float(best)
 
     @property
     def max_weight_bits(self) -> int:
-        """Bit length of the largest numerator or denominator among the weights (exact) or 53."""
+        """Bit length of the largest numerator or denominator among the stored weights (exact) or 53."""
         if not self.is_exact:
             return 53
         bits = 0
@@ -310,11 +506,19 @@ class Network:
     def _map_arrays(self, fn) -> "Network":
         new = []
         for layer in self._layers:
-            arrs = {k: fn(v) for k, v in layer.arrays().items()}
-            if isinstance(layer, Dense):
-                new.append(Dense(arrs["W"], arrs["b"], layer.activation))
-            else:
-                new.append(Residual(arrs["U"], arrs["b"], arrs["V"], arrs["c"], layer.activation))
+            new.append(layer.with_arrays({k: fn(v) for k, v in layer.arrays().items()}))
+        return Network(new, self._meta)
+
+    def densified(self) -> "Network":
+        """The same network with every :class:`Factored` layer replaced by its dense form.
+
+        Exact networks compute the same function; float64 ones the same up to rounding (the
+        dense layer rounds each product ``(A B)_jk`` once more). Memory: out·in per factored layer.
+        """
+        if not any(isinstance(layer, Factored) for layer in self._layers):
+            return self
+        new = [Dense(layer.weight, layer.bias, layer.activation) if isinstance(layer, Factored) else layer
+               for layer in self._layers]
         return Network(new, self._meta)
 
     def to_exact(self) -> "Network":
@@ -422,19 +626,20 @@ class Network:
 
         save_network(self, path)
 
-    def to_torch(self, dtype=None, device=None):
+    def to_torch(self, dtype=None, device=None, *, materialize: bool = False):
         """Export to a ``torch.nn.Sequential`` (float64 by default); see :func:`memorize.interop.torch.to_torch`.
 
-        Needs PyTorch (``pip install 'memorize[torch]'``); exact networks are refused.
+        Needs PyTorch (``pip install 'memorize[torch]'``); exact networks are refused. A
+        :class:`Factored` layer becomes two ``nn.Linear`` unless ``materialize=True``.
         """
         from .interop.torch import to_torch
 
-        return to_torch(self, dtype=dtype, device=device)
+        return to_torch(self, dtype=dtype, device=device, materialize=materialize)
 
     def __repr__(self) -> str:
         parts = [str(self.input_dim)]
         for layer in self._layers:
-            tag = "res" if isinstance(layer, Residual) else ""
+            tag = "res" if isinstance(layer, Residual) else (f"rank{layer.rank}:" if isinstance(layer, Factored) else "")
             parts.append(f"{tag}{layer.hidden_width} {layer.activation!r}")
         kind = "exact" if self.is_exact else "float64"
         method = self._meta.get("method")

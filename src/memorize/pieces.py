@@ -30,7 +30,7 @@ from . import _exact
 from ._checks import check_pieces_per_unit, check_widths
 from .activations import Activation
 from .errors import ArgumentError, ArgumentTypeError, ShapeError
-from .network import Dense, Network, Residual
+from .network import Dense, Factored, Network, Residual
 
 __all__ = [
     "Piece",
@@ -213,16 +213,27 @@ def _propagate(net: Network, x0e, ue, lo, hi):
     bounds = [Fraction(lo), Fraction(hi)]
     layers = net.layers
     ints = []
-    for layer in layers:
-        if isinstance(layer, Dense):
+    for li, layer in enumerate(layers):
+        if isinstance(layer, Factored) and (li == 0 or isinstance(layers[li - 1], Residual)):
+            # read from the explicit state only: kept as factors, (H Bᵀ) Aᵀ, never the dense A B
+            ints.append((None, _as_ints(layer.bias), _as_ints(layer.A), _as_ints(layer.B)))
+        elif isinstance(layer, Dense):
             ints.append((_as_ints(layer.weight), _as_ints(layer.bias)))
         else:
             ints.append((_as_ints(layer.U), _as_ints(layer.b), _as_ints(layer.V), _as_ints(layer.c)))
     pre = None
     for li, layer in enumerate(layers):
-        (W, dW), (b, db) = ints[li][0], ints[li][1]
-        if pre is None:
+        b, db = ints[li][1]
+        if pre is None and ints[li][0] is None:
+            # factored pre-activation from the explicit state: ((H Bᵀ) Aᵀ)/(DH dB dA) + b/db
+            (A, dA), (B, dB) = ints[li][2], ints[li][3]
+            DW = DH * dB * dA
+            DZ = math.lcm(DW, db)
+            ZA = np.matmul(np.matmul(HA, B.T), A.T) * (DZ // DW) + b * (DZ // db)
+            ZB = np.matmul(np.matmul(HB, B.T), A.T) * (DZ // DW)
+        elif pre is None:
             # dense pre-activation from the explicit state: (H W^T)/(DH dW) + b/db
+            W, dW = ints[li][0]
             DZ = math.lcm(DH * dW, db)
             ZA = np.matmul(HA, W.T) * (DZ // (DH * dW)) + b * (DZ // db)
             ZB = np.matmul(HB, W.T) * (DZ // (DH * dW))

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _exact
 from .errors import ArgumentError, ArgumentTypeError, ShapeError
-from .network import Dense, Network
+from .network import Dense, Factored, Network
 
 __all__ = ["function_1d", "regions_2d", "sizes", "dynamics"]
 
@@ -74,7 +74,8 @@ def _projection(net: Network, X: np.ndarray, direction) -> np.ndarray:
         direction = net.meta["direction"]
     if direction is None:
         first = net.layers[0]
-        W = first.weight if isinstance(first, Dense) else first.U
+        # a factored layer's rows are combinations of the rows of B: its rank shows there
+        W = first.B if isinstance(first, Factored) else first.weight if isinstance(first, Dense) else first.U
         if d == 1:
             direction = np.ones(1)
         elif np.linalg.matrix_rank(W) == 1:
@@ -94,8 +95,11 @@ def _breakpoints(net: Network, x0: np.ndarray, u: np.ndarray, t: np.ndarray) -> 
     kinks = {"relu": (0.0,), "relu_like": (0.0,), "step": (0.0,), "hardtanh": (-1.0, 1.0), "identity": ()}
     found = []
     first = net.layers[0]
-    W, b = (first.weight, first.bias) if isinstance(first, Dense) else (first.U, first.b)
-    slope, offset = W @ u, W @ x0 + b
+    if isinstance(first, Factored):
+        slope, offset = first.A @ (first.B @ u), first.A @ (first.B @ x0) + first.bias
+    else:
+        W, b = (first.weight, first.bias) if isinstance(first, Dense) else (first.U, first.b)
+        slope, offset = W @ u, W @ x0 + b
     nz = slope != 0
     for level in kinks[first.activation.name]:
         found.append((level - offset[nz]) / slope[nz])
@@ -103,7 +107,7 @@ def _breakpoints(net: Network, x0: np.ndarray, u: np.ndarray, t: np.ndarray) -> 
     H = x0 + t[:, None] * u
     h = H
     for i, layer in enumerate(net.layers):
-        pre = h @ (layer.weight if isinstance(layer, Dense) else layer.U).T + (layer.bias if isinstance(layer, Dense) else layer.b)
+        pre = layer.preactivation(h) if isinstance(layer, Dense) else h @ layer.U.T + layer.b
         if i > 0 and kinks[layer.activation.name]:
             pattern = np.stack([pre >= lv for lv in kinks[layer.activation.name]], axis=-1).reshape(len(t), -1)
             change = np.nonzero(np.any(pattern[1:] != pattern[:-1], axis=1))[0]
@@ -167,7 +171,7 @@ def function_1d(net: Network, X, y, *, direction=None, output: int | None = None
     t = np.linspace(lo - pad, hi + pad, int(num))
     F = net(x0 + t[:, None] * u)
     first = net.layers[0]
-    W1 = first.weight if isinstance(first, Dense) else first.U
+    W1 = first.B if isinstance(first, Factored) else first.weight if isinstance(first, Dense) else first.U
     # f depends on x only through <u, x> when every first-layer row is parallel to u
     # (and the block is not residual, which passes x on unchanged).
     through_u = isinstance(first, Dense) and np.allclose(W1 - np.outer(W1 @ u, u), 0, atol=1e-12 * max(1.0, np.abs(W1).max()))

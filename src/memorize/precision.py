@@ -273,7 +273,7 @@ def forward_chunks(net, X, dtype, *, chunk_bytes: int | None = None) -> Iterator
     if fmt.name == "float64":
         yield from net.forward_chunks(X, chunk_bytes=chunk_bytes)
         return
-    from .network import Dense
+    from .network import Dense, Factored
 
     arr, _ = net._as_input(X)
     params = [_layer_arrays32(layer, fmt) for layer in net.layers]
@@ -282,7 +282,10 @@ def forward_chunks(net, X, dtype, *, chunk_bytes: int | None = None) -> Iterator
         sl = slice(start, min(start + rows, arr.shape[0]))
         h = fmt.round(arr[sl]).astype(np.float32)
         for layer, p in zip(net.layers, params):
-            if isinstance(layer, Dense):
+            if isinstance(layer, Factored):  # B h rounded to the format, then A(B h) + b
+                t = _linear32(h, p["B"], np.float32(0), fmt)
+                h = _act32(layer.activation, _linear32(t, p["A"], p["b"], fmt), fmt)
+            elif isinstance(layer, Dense):
                 h = _act32(layer.activation, _linear32(h, p["W"], p["b"], fmt), fmt)
             else:
                 inner = _act32(layer.activation, _linear32(h, p["U"], p["b"], fmt), fmt)
@@ -296,7 +299,8 @@ def forward(net, X, dtype, *, chunk_bytes: int | None = None) -> np.ndarray:
     Weights and inputs are rounded to the format; each layer computes ``W h + b`` with float32
     (float64 for float64) multiply-adds, rounds the result to the format and applies the
     activation (a leaky slope's product is rounded too); a residual block rounds
-    ``V σ(U h + b) + c`` and then ``h + (...)``. This is PyTorch's evaluation of the exported
+    ``V σ(U h + b) + c`` and then ``h + (...)``; a factored layer rounds ``B h`` and then
+    ``A (B h) + b`` (two linear maps, as its PyTorch export). This is PyTorch's evaluation of the exported
     network on a CPU up to the summation order, which no format fixes: :func:`memorize.certify`
     covers every order.
 

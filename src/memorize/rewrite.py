@@ -23,7 +23,7 @@ import numpy as np
 from . import _exact
 from .activations import Activation, get_activation, hardtanh
 from .errors import ArgumentError, ArgumentTypeError
-from .network import Dense, Network
+from .network import Dense, Factored, Network
 
 __all__ = ["hardtanh_to_relu", "relu_to_hardtanh"]
 
@@ -35,6 +35,20 @@ def _num(v, exact: bool):
 def _slopes(act: Activation, exact: bool):
     sp, sm = act.slopes
     return _num(sp, exact), _num(sm, exact)
+
+
+def _rows(layer: Dense, consumer: bool):
+    """The matrix whose rows are the layer's units: ``A`` of a factored layer (the rewrites
+    scale, mirror and repeat units, which acts on ``A`` alone and keeps ``B``), else ``W``. A
+    layer that consumes a rewritten layer has its columns changed: it is taken dense."""
+    return layer.A if isinstance(layer, Factored) and not consumer else layer.weight
+
+
+def _like(layer: Dense, rows, b, act, consumer: bool) -> Dense:
+    """A layer with unit rows ``rows`` (as :func:`_rows` gave them), bias ``b``, activation ``act``."""
+    if isinstance(layer, Factored) and not consumer:
+        return Factored(rows, layer.B, b, act)
+    return Dense(rows, b, act)
 
 
 def _dense_layers(net: Network, what: str) -> list[Dense]:
@@ -70,7 +84,9 @@ def hardtanh_to_relu(net: Network, activation="relu", *, mirror=None) -> Network
         Same function on every input; each hard-tanh layer of width w becomes a σ_R layer of
         width 2w (rows ``(w, b + 1)`` and ``(w, b − 1)`` for every unit, interleaved). The
         consumer layer's columns become ``c/(s₊−s₋)`` and ``−c/(s₊−s₋)`` and its bias
-        ``b − (s₊+s₋)/(s₊−s₋)·Σ c``. ``meta`` is kept and records ``"rewritten"``.
+        ``b − (s₊+s₋)/(s₊−s₋)·Σ c``. ``meta`` is kept and records ``"rewritten"``. A
+        :class:`~memorize.network.Factored` layer stays factored (its units are rows of ``A``)
+        unless it consumes a rewritten layer, which it then does as a dense layer.
 
     Notes
     -----
@@ -112,7 +128,8 @@ def hardtanh_to_relu(net: Network, activation="relu", *, mirror=None) -> Network
     prev_ht = False
     prev_sign = None
     for li, layer in enumerate(layers):
-        W, b = layer.weight, layer.bias
+        consumer = prev_ht
+        W, b = _rows(layer, consumer), layer.bias
         if prev_ht:
             # consumer of a rewritten layer: columns c -> (c/(s+-s-), -c/(s+-s-)); a mirrored
             # unit feeds −σ_H(−t), so its columns and bias term change sign
@@ -134,11 +151,11 @@ def hardtanh_to_relu(net: Network, activation="relu", *, mirror=None) -> Network
             bd = np.empty(2 * b.shape[0], dtype=b.dtype)
             bd[0::2] = bm + one
             bd[1::2] = bm - one
-            new.append(Dense(Wd, bd, act))
+            new.append(_like(layer, Wd, bd, act, consumer))
             prev_ht = True
             prev_sign = sign
         else:
-            new.append(Dense(W, b, layer.activation))
+            new.append(_like(layer, W, b, layer.activation, consumer))
             prev_ht = False
     meta = dict(net.meta)
     meta["rewritten"] = f"hardtanh_to_relu({act!r})"
@@ -201,7 +218,8 @@ def relu_to_hardtanh(net: Network, X, *, bound=None) -> Network:
     new = []
     pending = None  # (scale per column, offset per column, signs) of the previous rewritten layer
     for li, layer in enumerate(layers):
-        W, b = layer.weight, layer.bias
+        consumer = pending is not None
+        W, b = _rows(layer, consumer), layer.bias
         pre_in = h
         if pending is not None:
             cols_W, cols_b = pending
@@ -209,11 +227,11 @@ def relu_to_hardtanh(net: Network, X, *, bound=None) -> Network:
             b = b + W @ cols_b
             W = W @ cols_W
             pending = None
-        t = _exact.affine(pre_in, layer.weight, layer.bias) if exact else pre_in @ layer.weight.T + layer.bias
+        t = layer.preactivation(pre_in)
         h = layer.activation(t)
         last = li == len(layers) - 1
         if last or not layer.activation.is_relu_like:
-            new.append(Dense(W, b, layer.activation))
+            new.append(_like(layer, W, b, layer.activation, consumer))
             continue
         if bound is None:
             mags = np.max(np.abs(t), axis=0) if t.shape[0] else np.zeros(t.shape[1])
@@ -248,7 +266,7 @@ def relu_to_hardtanh(net: Network, X, *, bound=None) -> Network:
             bn[u::k] = units_b[u]
             A[np.arange(width), u + k * np.arange(width)] = coeff[u]
             cvec = cvec + coeff[u]
-        new.append(Dense(Wn, bn, hardtanh))
+        new.append(_like(layer, Wn, bn, hardtanh, consumer))
         pending = (A, cvec)
     meta = dict(net.meta)
     meta["rewritten"] = "relu_to_hardtanh"

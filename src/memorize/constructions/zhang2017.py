@@ -15,7 +15,7 @@ from .._arith import Arithmetic, arithmetic
 from .._linalg import EPS64, U64
 from ..data import Dataset, as_rng, prepare
 from ..errors import ArgumentError, AssumptionError, LabelError
-from ..network import Dense, Network
+from ..network import Dense, Factored, Network
 from ..activations import relu
 from ..precision import Format
 from ..registry import Architecture, PaperSize, register
@@ -293,8 +293,11 @@ def zhang2017(
     Returns
     -------
     Network
-        ``Dense(N×d, relu) → Dense(k×N)``; ``meta`` holds the direction, the smallest projected
-        gap and the cancellation mass ``M`` that predicts the float64 error (≈ 2⁻⁵³·M).
+        ``Factored(N×1 · 1×d, relu) → Dense(k×N)``: the hidden layer is the dense N×d layer of
+        the theorem with rows all equal to ``w``, stored as the factors ``1`` (N×1) and ``wᵀ``
+        (1×d), so ``num_params`` is the theorem's count and ``num_stored_params`` about
+        2N + d + kN; ``meta`` holds the direction, the smallest projected gap and the
+        cancellation mass ``M`` that predicts the float64 error (≈ 2⁻⁵³·M).
 
     Notes
     -----
@@ -356,9 +359,9 @@ def zhang2017(
     alpha = spline_weights(ar, z, b, Y, th)
     mass = check_on_line(ar, z, b, alpha, Y, data.index[order])
 
-    W1 = np.empty((n, d), dtype=ar.dtype)
-    W1[:] = ar.array(w)
-    W1.setflags(write=False)  # owned and read-only: Dense keeps it without another copy
+    # every unit reads the one projection <w, x>: layer 1 is the rank-one product 1·wᵀ, stored
+    # as its factors (N + d numbers, not N·d) and evaluated as the proof reads, z = <w, x> first
+    layer1 = Factored(ar.ones((n, 1)), ar.array(w)[None, :], -b, relu)
     gaps = np.diff(z)
     meta = {
         "method": "zhang2017",
@@ -371,6 +374,6 @@ def zhang2017(
     if mass is not None:
         meta["cancellation_mass"] = mass
         meta["error_estimate"] = 2 * U64 * mass
-    net = Network([Dense(W1, -b, relu), Dense(alpha.T.copy(), ar.zeros(k))], meta)
+    net = Network([layer1, Dense(alpha.T.copy(), ar.zeros(k))], meta)
     # Step 6 (dtype given): the network in its format, certified on every point
     return certified(net, data, fmt, "zhang2017")

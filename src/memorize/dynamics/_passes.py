@@ -55,7 +55,7 @@ def layout(net: Network) -> tuple[tuple[Slot, ...], int]:
                 f"net: layers[{i}] uses the activation {act!r}, which has no gradient (it is piecewise "
                 "constant); memorize.dynamics supports identity, relu, relu_like and hardtanh"
             )
-        arrs = layer.arrays()
+        arrs = layer.dense_arrays()  # θ: the theorem's parameters (a factored layer's dense W)
         names = tuple(arrs)
         shapes = tuple(arrs[k].shape for k in names)
         starts, stops = [], []

@@ -22,7 +22,10 @@ def flatten(net: Network) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of shape (net.num_params,)
-        Layer after layer, ``W, b`` (Dense) or ``U, b, V, c`` (Residual), each in C order.
+        Layer after layer, ``W, b`` (Dense) or ``U, b, V, c`` (Residual), each in C order. A
+        :class:`~memorize.network.Factored` layer contributes its dense ``W = A B`` and ``b``:
+        θ holds the parameters of the theorem's architecture (``num_params`` of them), and
+        :func:`unflatten` returns dense layers.
 
     Examples
     --------
@@ -39,7 +42,7 @@ def flatten(net: Network) -> np.ndarray:
     theta = np.empty(p)
     for layer, sl in zip(net.layers, slots):
         for k, a, b in zip(sl.names, sl.starts, sl.stops):
-            theta[a:b] = layer.arrays()[k].ravel()
+            theta[a:b] = layer.dense_arrays()[k].ravel()
     return theta
 
 

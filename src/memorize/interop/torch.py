@@ -10,6 +10,8 @@ Mapping (both directions):
 memorize                            torch
 =================================== ==============================================
 ``Dense(W, b, σ)``                  ``nn.Linear`` followed by the activation module
+``Factored(A, B, b, σ)``            ``nn.Linear(in, r, bias=False)`` (marked ``memorize_factor``),
+                                    ``nn.Linear(r, out)``, the activation module
 ``Residual(U, b, V, c, σ)``         :class:`ResidualBlock` (``h + V σ(U h + b) + c``)
 ``relu``                            ``nn.ReLU``
 ``relu_like(1, s)``                 ``nn.LeakyReLU(s)``
@@ -37,7 +39,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
 from .._exact import exact_scalar
 from ..activations import Activation, hardtanh, identity, relu, relu_like, step
 from ..errors import ArgumentError, ArgumentTypeError, ExactnessError, NonFiniteError
-from ..network import Dense, Network, Residual
+from ..network import Dense, Factored, Network, Residual
 from ..precision import Format, as_format
 
 __all__ = ["to_torch", "from_torch", "ReLULike", "Step", "ResidualBlock"]
@@ -101,14 +103,22 @@ def _activation_module(act: Activation) -> nn.Module | None:
     raise ArgumentError(f"activation: {act!r} has no PyTorch counterpart")  # pragma: no cover
 
 
-def _linear(W: np.ndarray, b: np.ndarray, dtype, device, fmt: Format | None) -> nn.Linear:
-    lin = nn.Linear(W.shape[1], W.shape[0], bias=True, dtype=dtype, device=device)
+def _linear(W: np.ndarray, b: np.ndarray | None, dtype, device, fmt: Format | None) -> nn.Linear:
+    lin = nn.Linear(W.shape[1], W.shape[0], bias=b is not None, dtype=dtype, device=device)
     # rounded here, explicitly (float64 -> float32 -> format, as PyTorch converts): the copy into
     # the parameter then holds the format's numbers and rounds nothing
     rnd = (lambda a: np.array(a, dtype=np.float64)) if fmt is None else fmt.round
     with torch.no_grad():
         lin.weight.copy_(torch.from_numpy(rnd(W)))
-        lin.bias.copy_(torch.from_numpy(rnd(b)))
+        if b is not None:
+            lin.bias.copy_(torch.from_numpy(rnd(b)))
+    return lin
+
+
+def _factor_linear(B: np.ndarray, dtype, device, fmt: Format | None) -> nn.Linear:
+    """The first map ``t = B h`` of a factored layer, marked so that :func:`from_torch` pairs it."""
+    lin = _linear(B, None, dtype, device, fmt)
+    lin.memorize_factor = True
     return lin
 
 
@@ -120,7 +130,7 @@ def _export_format(dtype) -> Format | None:
         return None
 
 
-def to_torch(net: Network, dtype=None, device=None) -> nn.Sequential:
+def to_torch(net: Network, dtype=None, device=None, *, materialize: bool = False) -> nn.Sequential:
     """Export ``net`` as a ``torch.nn.Sequential`` that computes the same function.
 
     Parameters
@@ -144,6 +154,12 @@ def to_torch(net: Network, dtype=None, device=None) -> nn.Sequential:
         Without a matching certificate, lower precision voids the memorization
         guarantee: check with :func:`memorize.certify` or :func:`memorize.verify` (``dtype=``).
     device : torch.device or str, optional
+    materialize : bool, default False
+        Export a :class:`~memorize.network.Factored` layer as one ``nn.Linear`` holding the
+        dense product ``A B`` (computed in float64, out × in numbers) instead of its two factors.
+        The default keeps the factors: two ``nn.Linear`` (``B`` without bias, then ``A`` with
+        the bias), which is the evaluation :func:`memorize.certify` bounds and the memory the
+        network was built to need.
 
     Returns
     -------
@@ -197,7 +213,12 @@ def to_torch(net: Network, dtype=None, device=None) -> nn.Sequential:
     modules: list[nn.Module] = []
     for layer in net.layers:
         act = _activation_module(layer.activation)
-        if isinstance(layer, Dense):
+        if isinstance(layer, Factored) and not materialize:
+            modules.append(_factor_linear(layer.B, dtype, device, fmt))
+            modules.append(_linear(layer.A, layer.bias, dtype, device, fmt))
+            if act is not None:
+                modules.append(act)
+        elif isinstance(layer, Dense):
             modules.append(_linear(layer.weight, layer.bias, dtype, device, fmt))
             if act is not None:
                 modules.append(act)
@@ -264,11 +285,28 @@ def _flatten(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]
     return [(prefix, module)]
 
 
+def _affine(lin: nn.Linear, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Weight and bias (zeros without one) of a Linear module."""
+    W = _array(lin.weight, where)
+    return W, (_array(lin.bias, where) if lin.bias is not None else np.zeros(W.shape[0]))
+
+
+def _activation_after(items: list, i: int) -> tuple[Activation, int]:
+    """The activation module after item i (identity if none) and the index of the last item used."""
+    if i + 1 < len(items):
+        act = _activation_of(items[i + 1][1], items[i + 1][0])
+        if act is not None:
+            return act, i + 1
+    return identity, i
+
+
 def from_torch(module) -> Network:
     """Read a ``torch.nn`` module back as a float64 :class:`~memorize.Network`.
 
     Supported: (nested) ``nn.Sequential`` of ``nn.Linear`` (with or without bias), each
-    optionally followed by one activation (``nn.ReLU``, ``nn.LeakyReLU`` with slope in [0, 1),
+    optionally followed by one activation; a bias-free ``nn.Linear`` that :func:`to_torch`
+    marked as the first factor of a factored layer (attribute ``memorize_factor``), followed by
+    an ``nn.Linear``, is read back as one :class:`~memorize.network.Factored` layer (``nn.ReLU``, ``nn.LeakyReLU`` with slope in [0, 1),
     ``nn.Hardtanh(-1, 1)``, ``nn.Identity``, :class:`ReLULike`, :class:`Step`), and
     :class:`ResidualBlock`. This covers every module :func:`to_torch` produces; a module it
     cannot read raises an error naming it.
@@ -296,15 +334,17 @@ def from_torch(module) -> Network:
     i = 0
     while i < len(items):
         where, mod = items[i]
-        if isinstance(mod, nn.Linear):
-            W = _array(mod.weight, where)
-            b = _array(mod.bias, where) if mod.bias is not None else np.zeros(W.shape[0])
-            act = identity
-            if i + 1 < len(items):
-                nxt = _activation_of(items[i + 1][1], items[i + 1][0])
-                if nxt is not None:
-                    act = nxt
-                    i += 1
+        if isinstance(mod, nn.Linear) and getattr(mod, "memorize_factor", False) and mod.bias is None \
+                and i + 1 < len(items) and isinstance(items[i + 1][1], nn.Linear):
+            B = _array(mod.weight, where)
+            i += 1
+            where, mod = items[i]
+            (A, b), (act, i) = _affine(mod, where), _activation_after(items, i)
+            if A.shape[1] != B.shape[0]:
+                raise ArgumentError(f"module{where}: takes {A.shape[1]} inputs but the factor before it gives {B.shape[0]}")
+            layers.append(Factored(A, B, b, act))
+        elif isinstance(mod, nn.Linear):
+            (W, b), (act, i) = _affine(mod, where), _activation_after(items, i)
             layers.append(Dense(W, b, act))
         elif isinstance(mod, ResidualBlock):
             inner, outer = mod.inner, mod.outer

@@ -3,7 +3,9 @@
 :func:`build_core` runs the proof's steps in order: choose a direction (step 1), sort the
 projections (step 2), cut them into windows (step 3), the window layer (step 4), in float64 the
 positions that layer really computes (step 5), the zig-zag layer and its check (step 6). Its
-hard-tanh layers are turned into the target activation by :func:`finish`.
+hard-tanh layers are turned into the target activation by :func:`finish`. Layer 1 is stored
+factored (:class:`~memorize.network.Factored`, rank one): every window unit reads the one
+projection <u, x>, which the network computes once per point.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from ..._arith import FLOAT64, Arithmetic
 from ..._linalg import EPS64
 from ...activations import Activation, hardtanh
 from ...errors import AssumptionError
-from ...network import DEFAULT_CHUNK_BYTES, Dense, Network
+from ...network import DEFAULT_CHUNK_BYTES, Dense, Factored, Network
 from ...precision import Format
 from ...rewrite import hardtanh_to_relu
 from . import _core
@@ -24,10 +26,9 @@ from . import _core
 
 @dataclass
 class Core:
-    """Hard-tanh core layers (unpadded) and facts for ``meta``."""
+    """Hard-tanh core layers (unpadded; layer 1 factored, rank one) and facts for ``meta``."""
 
-    W1: np.ndarray
-    b1: np.ndarray
+    layer1: Factored
     W2: np.ndarray
     b2: np.ndarray
     W3: np.ndarray
@@ -66,9 +67,9 @@ def build_core(ar: Arithmetic, X, Y, *, n_win_max: int, K: int, act: Activation,
     )
     ts, order = sort_along(ar, X, u, order, n_dir, method)
     win = _core.make_windows(ar, ts, n_win, K, ar.rational(eta, 1000))
-    W1, b1, S = window_layer(ar, u, win, ts, method, fmt)
+    layer1, S = window_layer(ar, u, win, ts, method, fmt)
     if refit and not ar.exact:
-        S = refit_positions(win, S, W1, b1, act, X, order, final_widths, d_out, fmt)
+        S = refit_positions(win, S, layer1, act, X, order, final_widths, d_out, fmt)
     _core.check_positions(ar, S, f"X: {method}: two points are indistinguishable after float64 rounding of layer 1; pass exact=True")
     Yw = _core.window_labels(ar, ar.array(Y)[order], win)
     W2, b2, W3, b3, vals, fits = zigzag_layer(ar, S, Yw, V, mu, strategy, relu_proxy)
@@ -76,7 +77,7 @@ def build_core(ar: Arithmetic, X, Y, *, n_win_max: int, K: int, act: Activation,
     out[order[win.src[win.real]]] = vals[win.real]
     info = _core_info(ar, u, n, win, fits, score, eta, mu, V, refit, fmt)
     info["_values"] = out
-    return Core(W1, b1, W2, b2, W3, b3, n_win, K, info)
+    return Core(layer1, W2, b2, W3, b3, n_win, K, info)
 
 
 def choose_core_direction(ar: Arithmetic, X, Y, *, n_win, K, V, mu, eta, strategy, n_dir, rng, relu_proxy, n_trials):
@@ -137,20 +138,22 @@ def window_layer(ar: Arithmetic, u, win: _core.Windows, ts, method: str, fmt: Fo
     the neighbouring windows' points saturate exceeds the rounding of the layer (else
     :class:`AssumptionError`). For a target format ``fmt`` the rounding is the format's: its
     weights and bias are rounded (u) and d products accumulated (d·u_acc), with a factor 4.
-    Returns ``(W1, b1, S)``, S the positions (n_win, K).
+    Returns ``(layer 1, S)``, S the positions (n_win, K); layer 1 is the rank-one
+    :class:`~memorize.network.Factored` layer ``σ_H(c (uᵀx) + e)``, evaluated as the claim
+    reads: one projection per point, then one product per unit.
     """
     c, b1, S = _core.ramps(ar, win)
-    W1 = c[:, None] * ar.array(u)[None, :]
+    layer1 = Factored(c[:, None], ar.array(u)[None, :], b1, hardtanh)
     # the float64 layer 1 rounds at ε·|c|·(|t| + |R + L|/2); the neighbours' margin must dwarf that
     cf, mid = ar.to_float(c), np.abs(ar.to_float(win.R + win.L))
     eps = 64 * EPS64 if fmt is None else 4 * (2 * fmt.u + (len(u) + 1) * fmt.accumulator.u)
     err = ar.tol(eps * (np.abs(cf) * (np.max(np.abs(ar.to_float(ts))) + mid / 2) + 1))
     if np.any(win.margin < err):
         raise AssumptionError(f"X: {method}: the gap between two windows is at the float64 rounding level of layer 1; pass exact=True")
-    return W1, b1, S
+    return layer1, S
 
 
-def refit_positions(win: _core.Windows, S, W1, b1, act: Activation, X, order, final_widths, d_out: int,
+def refit_positions(win: _core.Windows, S, layer1: Factored, act: Activation, X, order, final_widths, d_out: int,
                     fmt: Format | None = None):
     """Step 5 (float64 only): the positions of the real points as the float64 layer 1 computes them.
 
@@ -166,8 +169,8 @@ def refit_positions(win: _core.Windows, S, W1, b1, act: Activation, X, order, fi
     # real points are laid out in sorted order window after window
     win_of_row = np.empty(n, dtype=np.int64)
     win_of_row[order] = win_of_sorted
-    mirror = {0: mirror_mask(W1.shape[0])}
-    phi = layer_values([Dense(W1, b1, hardtanh)], act, X, rows, {0: win_of_row}, final_widths, mirror, fmt)[0]
+    mirror = {0: mirror_mask(layer1.out_dim)}
+    phi = layer_values([layer1], act, X, rows, {0: win_of_row}, final_widths, mirror, fmt)[0]
     s_sorted = (phi[order] + 1.0) / 2.0
     S = S.copy()
     S[win.real] = s_sorted[win.src[win.real]]
@@ -235,7 +238,7 @@ def layer_values(layers_ht, act: Activation, X, rows: int, units: dict, final_wi
     first rounded to the format, as the network the user runs holds them). Returns ``{i: values}``.
     """
     depth = len(layers_ht)
-    n_out = layers_ht[-1].weight.shape[0]
+    n_out = layers_ht[-1].out_dim
     ht = Network(list(layers_ht) + [Dense(np.zeros((1, n_out)), np.zeros(1))])
     mirror = dict(mirror or {})
     if act.name != "hardtanh":
@@ -243,12 +246,11 @@ def layer_values(layers_ht, act: Activation, X, rows: int, units: dict, final_wi
         sp, sm = float(act.slopes[0]), float(act.slopes[1])
     layers, cols = [], None
     for i, layer in enumerate(ht.layers[:depth]):
-        W = layer.weight
-        cols = W.shape[1] if cols is None else cols
-        W, b = pad(W, final_widths[i], cols), padv(layer.bias, final_widths[i])
+        cols = layer.in_dim if cols is None else cols
+        layer = pad_layer(layer, final_widths[i], cols)
         if fmt is not None:  # the layer the user runs: its weights rounded to the format
-            W, b = fmt.round(W), fmt.round(b)
-        layers.append(Dense(W, b, layer.activation))
+            layer = layer.with_arrays({k: fmt.round(a) for k, a in layer.arrays().items()})
+        layers.append(layer)
         cols = final_widths[i]
     out = {i: np.full(X.shape[0], np.nan) for i in units}
     for start in range(0, X.shape[0], rows):
@@ -264,7 +266,7 @@ def layer_values(layers_ht, act: Activation, X, rows: int, units: dict, final_wi
             if act.name == "hardtanh":
                 out[i][start + r] = h[r, j]
             else:
-                n_i = layers_ht[i].weight.shape[0]
+                n_i = layers_ht[i].out_dim
                 sign = np.where(mirror.get(i, np.zeros(n_i, dtype=bool)), -1.0, 1.0)
                 out[i][start + r] = sign[j] * ((h[r, 2 * j] - h[r, 2 * j + 1] - (sp + sm)) / (sp - sm))
     return out
@@ -300,6 +302,18 @@ def padv(b, n: int):
     return out
 
 
+def pad_layer(layer: Dense, rows: int, cols: int) -> Dense:
+    """The layer with zero units appended up to ``rows`` and zero input columns up to ``cols``.
+
+    A factored layer gets zero rows in ``A`` (its units) and keeps ``B``: it is only padded as
+    a first layer, whose inputs are the data (``cols`` equals its input size).
+    """
+    if isinstance(layer, Factored) and cols == layer.in_dim:
+        return Factored(pad(layer.A, rows, layer.rank), layer.B, padv(layer.bias, rows), layer.activation)
+    W = layer.weight
+    return Dense(pad(W, rows, cols), padv(layer.bias, rows), layer.activation)
+
+
 def finish(layers_ht, act: Activation, widths, meta, mirror_first: bool = True, mirror: dict | None = None) -> Network:
     """Hard-tanh layers -> network in ``act`` with exactly the hidden ``widths`` (zero units).
 
@@ -309,7 +323,7 @@ def finish(layers_ht, act: Activation, widths, meta, mirror_first: bool = True, 
     net = Network(layers_ht, meta)
     if act.name != "hardtanh":
         if mirror is None and mirror_first:
-            mirror = {0: mirror_mask(layers_ht[0].weight.shape[0])}
+            mirror = {0: mirror_mask(layers_ht[0].out_dim)}
         net = hardtanh_to_relu(net, act, mirror=mirror)
         meta = dict(net.meta)
         meta.pop("rewritten", None)
@@ -317,9 +331,8 @@ def finish(layers_ht, act: Activation, widths, meta, mirror_first: bool = True, 
     out = []
     prev_extra_cols = None
     for i, layer in enumerate(layers):
-        W, b = layer.weight, layer.bias
-        cols = W.shape[1] if prev_extra_cols is None else prev_extra_cols
-        rows = widths[i] if i < len(widths) else W.shape[0]
-        out.append(Dense(pad(W, rows, cols), padv(b, rows), layer.activation))
+        cols = layer.in_dim if prev_extra_cols is None else prev_extra_cols
+        rows = widths[i] if i < len(widths) else layer.out_dim
+        out.append(pad_layer(layer, rows, cols))
         prev_extra_cols = rows
     return Network(out, meta)

@@ -23,7 +23,7 @@ from ...activations import Activation, hardtanh, identity
 from ...errors import ArgumentError, ArgumentTypeError, AssumptionError, CapacityError, ConstructionError
 from ...certificate import certify
 from ...data import format_indices
-from ...network import Dense, Network
+from ...network import Dense, Factored, Network
 from ...precision import Format, as_format, round_network
 from ...verify import check_self
 from . import _build, _core
@@ -270,14 +270,16 @@ def build_deep_ht(ar: Arithmetic, X, Y, D, starts, *, V, mu, eta, strategy, rng,
     u, order, score = carrier_direction(ar, X, Y, D, starts, bounds, n_dir, rng, trials, eta, fit)
     w_car, beta0, cs = carrier_projection(ar, X, u, order, method)
     lay = Layout.of(D, starts, dy)
-    W = [ar.zeros((D[i], d if i == 0 else D[i - 1])) for i in range(L1)] + [ar.zeros((dy, D[-1]))]
+    # layer 1 reads x only through the carrier's projection: W[0] holds each unit's multiple of
+    # w_car (one column), and the layer is the rank-one product W[0]·w_carᵀ (Factored)
+    W = [ar.zeros((D[i], 1 if i == 0 else D[i - 1])) for i in range(L1)] + [ar.zeros((dy, D[-1]))]
     b = [ar.zeros(D[i]) for i in range(L1)] + [ar.zeros(dy)]
     carrier_units(W, b, lay, w_car, beta0)
     pairs = pair_windows(ar, cs, bounds, D, starts, dy, eta, method)
     mirror = window_rows(W, b, lay, pairs, (w_car, beta0))
     refitted = bool(refit and not ar.exact)  # float64 only: exact windows compute S itself
     if refitted:
-        refit_positions(W, b, pairs, X, order, target, mirror)
+        refit_positions(W, b, w_car, pairs, X, order, target, mirror)
     kappa = ar.div(ar.const(1), 2 * (m * V + 2))
     Ys = ar.array(Y)[order]
     fits = []
@@ -285,7 +287,7 @@ def build_deep_ht(ar: Arithmetic, X, Y, D, starts, *, V, mu, eta, strategy, rng,
         _core.check_positions(ar, P.S, f"X: {method}: two points are indistinguishable after float64 rounding; pass exact=True")
         fits += pair_zigzags(ar, W, b, lay, P, Ys[P.a:P.e], close_end=P.e < n, kappa=kappa, **fit)
     output_layer(ar, W, b, lay, len(pairs), V, kappa)
-    layers = [Dense(W[i], b[i], hardtanh) for i in range(L1)] + [Dense(W[L1], b[L1], identity)]
+    layers = hardtanh_layers(W, b, w_car, L1) + [Dense(W[L1], b[L1], identity)]
     mass = max([0.0] + [float(zz.mass) for zz in fits])
     info = {
         "chunks": [int(x) for x in np.diff(bounds)],
@@ -394,7 +396,7 @@ def carrier_units(W, b, lay: Layout, w_car, beta0) -> None:
         if lay.has_t[l - 1]:
             ti = lay.t_idx(l)
             if l == 1:
-                W[0][ti] = w_car
+                W[0][ti, 0] = 1  # the row w_car of the rank-one layer 1
                 b[0][ti] = beta0
             else:
                 W[l - 1][ti, lay.t_idx(l - 1)] = 1
@@ -443,7 +445,7 @@ def window_rows(W, b, lay: Layout, pairs: list[Pair], carrier) -> dict:
         n_win = len(P.aw)
         if P.l == 1:
             w_car, beta0 = carrier
-            W[0][:n_win] = P.aw[:, None] * w_car[None, :]
+            W[0][:n_win, 0] = P.aw  # rows P.aw·w_car of the rank-one layer 1
             b[0][:n_win] = P.aw * beta0 + P.bw
         else:
             W[P.l - 1][:n_win, lay.t_idx(P.l - 1)] = P.aw
@@ -452,7 +454,13 @@ def window_rows(W, b, lay: Layout, pairs: list[Pair], carrier) -> dict:
     return mirror
 
 
-def refit_positions(W, b, pairs: list[Pair], X, order, target: FloatTarget, mirror: dict) -> None:
+def hardtanh_layers(W, b, w_car, depth: int) -> list[Dense]:
+    """The first ``depth`` hard-tanh layers; layer 1 is the rank-one ``Factored(W[0], w_carᵀ)``."""
+    first = Factored(W[0], w_car[None, :], b[0], hardtanh)
+    return [first] + [Dense(W[i], b[i], hardtanh) for i in range(1, depth)]
+
+
+def refit_positions(W, b, w_car, pairs: list[Pair], X, order, target: FloatTarget, mirror: dict) -> None:
     """Step 6 (float64 only): the positions of every pair's points as the final network computes them.
 
     Claim: afterwards ``P.S`` equals (φ_i(x) + 1)/2 at every real point of pair j bit for bit as
@@ -467,7 +475,7 @@ def refit_positions(W, b, pairs: list[Pair], X, order, target: FloatTarget, mirr
         unit_of_row[order[P.a:P.e]] = np.repeat(np.arange(P.win.T.shape[0]), P.win.real.sum(axis=1))
         units[P.l - 1] = unit_of_row
     depth = max(P.l for P in pairs)
-    layers = [Dense(W[i], b[i], hardtanh) for i in range(depth)]
+    layers = hardtanh_layers(W, b, w_car, depth)
     phi = _build.layer_values(layers, target.act, X, target.rows(X.shape[1]), units, target.widths, mirror)
     for P in pairs:
         s_sorted = (phi[P.l - 1][order[P.a:P.e]] + 1.0) / 2.0

@@ -280,7 +280,7 @@ def yun2019_classifier(
         **info,
     }
     layers = [
-        Dense(core.W1, core.b1, hardtanh),
+        core.layer1,
         Dense(core.W2, core.b2, hardtanh),
         Dense(W3, b3, hardtanh),
         Dense(W4, b4, identity),

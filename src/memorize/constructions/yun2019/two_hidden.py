@@ -240,7 +240,7 @@ def yun2019_two_hidden(
         **info,
     }
     layers = [
-        Dense(core.W1, core.b1, hardtanh),
+        core.layer1,
         Dense(core.W2, core.b2, hardtanh),
         Dense(core.W3, core.b3, identity),
     ]
