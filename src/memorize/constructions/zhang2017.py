@@ -18,6 +18,7 @@ from ..errors import ArgumentError, AssumptionError, LabelError
 from ..network import Dense, Network
 from ..activations import relu
 from ..registry import Architecture, PaperSize, register
+from ..rows import project_columns
 from ..verify import check_self
 
 __all__ = ["zhang2017", "architecture"]
@@ -86,7 +87,7 @@ def choose_direction(ar: Arithmetic, X: np.ndarray, Y: np.ndarray, rng: np.rando
     W = ar.directions(W)
     # (WᵀXᵀ)ᵀ is Fortran-ordered (column sorts run on contiguous memory), and BLAS computes
     # it several times faster than X @ W for a handful of columns.
-    Z = (W.T @ X.T).T
+    Z = project_columns(X, W)
     order = np.argsort(Z, axis=0)
     Zs = np.take_along_axis(Z, order, axis=0)
     gaps = np.diff(Zs, axis=0) if n > 1 else np.ones((1, n_directions))
@@ -288,7 +289,7 @@ def zhang2017(
     >>> memorize.verify(net, X, y).max_error < 1e-10
     True
     """
-    data: Dataset = prepare(X, y, task="regression")
+    data: Dataset = prepare(X, y, task="regression", stream=True)
     if not (0.0 <= theta < 0.5):
         raise ArgumentError(f"theta: must lie in [0, 0.5) (θ ≥ 1/2 makes the slope recursion unstable), got {theta}")
     ar = arithmetic(exact)
