@@ -54,7 +54,8 @@ import numpy as np
 
 from .errors import ArgumentError, ArgumentTypeError, NonFiniteError, ShapeError
 
-__all__ = ["MEMORY_BUDGET", "memory_budget", "chunk_rows", "is_dask", "is_out_of_core", "Rows", "progress_hook"]
+__all__ = ["MEMORY_BUDGET", "memory_budget", "chunk_rows", "is_dask", "is_out_of_core", "Rows", "progress_hook",
+           "project_columns", "project_each"]
 
 #: Bound (bytes) on the extra memory of one pass over large data: the float64 copy of one chunk
 #: of rows takes at most a quarter of it. Changing it changes the chunk layout, hence the last
@@ -379,3 +380,17 @@ def project_columns(X, W) -> np.ndarray:
     if isinstance(X, Rows):
         return X.project_columns(W)
     return (W.T @ X.T).T
+
+
+def project_each(X, ws) -> Iterator[np.ndarray]:
+    """``X @ w`` for every direction ``w`` of ``ws``, in order.
+
+    In memory, one product at a time (lazily); for :class:`Rows`, every chunk is read once and
+    multiplied by each ``w`` in turn (a vector product per direction, so the bits are those of
+    ``X @ w``): one pass over the data for all candidates.
+    """
+    ws = [np.asarray(w, dtype=np.float64) for w in ws]
+    if not isinstance(X, Rows):
+        return (X @ w for w in ws)
+    parts = X.map(lambda sl, h: [h @ w for w in ws], current_progress("projecting"))
+    return iter([np.concatenate([p[i] for p in parts]) if len(parts) > 1 else parts[0][i] for i in range(len(ws))])

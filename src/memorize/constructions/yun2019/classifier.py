@@ -222,7 +222,7 @@ def yun2019_classifier(
     0.0
     """
     act = check_activation(activation)
-    data: Dataset = prepare(X, y, task="classification", classes=classes)
+    data: Dataset = prepare(X, y, task="classification", classes=classes, stream=True)
     ar = arithmetic(exact)
     n = data.X.shape[0]
     C = data.k

@@ -193,7 +193,7 @@ def yun2019_two_hidden(
     True
     """
     inp = regression_inputs(X, y, activation=activation, exact=exact, mu=mu, eta=eta, strategy=strategy,
-                            n_directions=n_directions, rescale=rescale, theorem="Theorem 3.1")
+                            n_directions=n_directions, rescale=rescale, theorem="Theorem 3.1", stream=True)
     act, data, ar, n_dir, V, ymax = inp.act, inp.data, inp.ar, inp.n_dir, inp.V, inp.ymax
     n, k = data.X.shape[0], data.k
     d1, d2 = _two_hidden_widths(n, k, act, widths)
