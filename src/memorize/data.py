@@ -328,6 +328,17 @@ def row_hashes(X: np.ndarray) -> np.ndarray:
     return h
 
 
+def _raw_hashes(a: np.ndarray) -> np.ndarray:
+    """:func:`row_hashes` of the rows' bytes in their own dtype (8× fewer words for uint8 pixels
+    than their float64 values); rows are zero-padded to whole 64-bit words."""
+    a = np.ascontiguousarray(a)
+    b = a.reshape(a.shape[0], -1).view(np.uint8)
+    pad = -b.shape[1] % 8
+    if pad:
+        b = np.concatenate([b, np.zeros((b.shape[0], pad), dtype=np.uint8)], axis=1)
+    return row_hashes(b.view(np.float64))
+
+
 def unique_from_hashes(h: np.ndarray, rows) -> tuple[np.ndarray, np.ndarray]:
     """``(first, inverse)`` as in :func:`unique_rows` from the rows' hashes ``h``; ``rows(idx)``
     returns the float64 rows ``idx`` (increasing), read only for rows whose hash is shared, which
@@ -441,12 +452,22 @@ def _check_chunked(X, name: str = "X"):
     if kind not in "biuf":
         raise ArgumentTypeError(f"{name}: expected a numeric array, got dtype {X.dtype}")
     R = _rows.Rows(X, name=name, check=False)
+    if kind in "iu" and np.dtype(X.dtype).itemsize == 8:
+        big = R.map(lambda sl, h: bool(h.size) and bool(np.abs(h.astype(object)).max() > 2**53), raw=True)
+        if any(big):
+            raise ArgumentError(f"{name}: integers above 2**53 cannot be converted to float64 exactly")
 
     def check(sl, h):
-        bad = ~np.isfinite(h)
-        return row_hashes(h), np.unique(np.nonzero(bad)[0]) + sl.start if bad.any() else None
+        """Hashes of the rows' own bytes (equal rows ⇔ equal float64 rows for numbers ≤ 2**53,
+        once −0.0 is folded), and the rows holding NaN or infinities."""
+        if h.dtype.kind == "f":
+            bad = ~np.isfinite(h)
+            if bad.any():
+                return None, np.unique(np.nonzero(bad)[0]) + sl.start
+            h = h + h.dtype.type(0)  # −0.0 -> 0.0
+        return _raw_hashes(h), None
 
-    parts = R.map(check, progress=_rows.current_progress("checking"))
+    parts = R.map(check, progress=_rows.current_progress("checking"), raw=True)
     bad = [b for _, b in parts if b is not None]
     if bad:
         idx = np.concatenate(bad) if R.index is None else R.index[np.concatenate(bad)]

@@ -152,11 +152,13 @@ def is_out_of_core(X) -> bool:
             and not hasattr(X, "__array__") and not isinstance(X, (list, tuple, str, bytes)))
 
 
-def to_float64(raw, start: int, name: str = "X", check: bool = True) -> np.ndarray:
-    """One chunk of source rows as a fresh float64 array (−0.0 folded to 0.0), checked.
+def to_float64(raw, start: int, name: str = "X", check: bool = True, buffer: np.ndarray | None = None) -> np.ndarray:
+    """One chunk of source rows as a float64 array (−0.0 folded to 0.0), checked.
 
     ``start`` is the index of the chunk's first row in the user's array (for error messages);
-    ``check=False`` leaves NaN and infinities for the caller to report.
+    ``check=False`` leaves NaN and infinities for the caller to report. ``buffer``: a float64
+    array of at least as many elements to write into instead of allocating (a fresh
+    allocation of a large chunk costs the kernel as much as the conversion).
     """
     from .data import format_indices
 
@@ -167,8 +169,14 @@ def to_float64(raw, start: int, name: str = "X", check: bool = True) -> np.ndarr
         raise ArgumentTypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
     if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8 and arr.size and np.abs(arr.astype(object)).max() > 2**53:
         raise ArgumentError(f"{name}: integers above 2**53 cannot be converted to float64 exactly")
-    out = np.array(arr, dtype=np.float64, copy=True, order="C")
-    if check and arr.dtype.kind == "f":
+    if buffer is not None and buffer.size >= arr.size:
+        out = buffer.ravel()[: arr.size].reshape(arr.shape)
+        np.copyto(out, arr, casting="unsafe")  # integers up to 2**53 and floats: exact
+    else:
+        out = np.array(arr, dtype=np.float64, copy=True, order="C")
+    if arr.dtype.kind in "biu":  # no −0.0, no NaN: nothing to fold or check
+        return out
+    if check:
         bad = ~np.isfinite(out)
         if bad.any():
             rows = np.unique(np.nonzero(bad)[0]) + start
@@ -295,14 +303,15 @@ class Rows:
             part = part.compute()
         return np.asarray(part)
 
-    def read(self, sl: slice) -> np.ndarray:
-        """Rows ``sl`` of this view as a fresh float64 array (checked finite)."""
+    def read(self, sl: slice, buffer: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``sl`` of this view as a float64 array (checked finite): fresh, or written into
+        ``buffer`` (see :func:`to_float64`)."""
         if self.index is None:
-            out = to_float64(self._read_range(sl.start, sl.stop), sl.start, self.name, self.check)
+            out = to_float64(self._read_range(sl.start, sl.stop), sl.start, self.name, self.check, buffer)
             lo, hi = sl.start, sl.stop
         else:
             idx = self.index[sl]
-            out = to_float64(self._source_rows(idx), int(idx[0]) if idx.size else 0, self.name, self.check)
+            out = to_float64(self._source_rows(idx), int(idx[0]) if idx.size else 0, self.name, self.check, buffer)
             lo, hi = (int(idx[0]), int(idx[-1]) + 1) if idx.size else (0, 0)
         _release(self.source, lo, hi)
         return out
@@ -330,24 +339,43 @@ class Rows:
 
     def __array__(self, dtype=None, copy=None):
         out = np.empty(self.shape, dtype=np.float64)
-        for sl, chunk in zip(self.slices(), self.map(lambda sl, h: h)):
-            out[sl] = chunk
+
+        def fill(sl, h):
+            out[sl] = h
+
+        self.map(fill)
         return out if dtype is None else out.astype(dtype)
 
     # -- passes over the rows ------------------------------------------------------------------
-    def map(self, fn: Callable[[slice, np.ndarray], object], progress: Callable[[int, int], object] | None = None) -> list:
+    def map(self, fn: Callable[[slice, np.ndarray], object], progress: Callable[[int, int], object] | None = None,
+            raw: bool = False) -> list:
         """``[fn(sl, X[sl]) for every chunk sl]``, in order; one dask computation for dask sources.
 
         For a dask source the row blocks are the same as for any other source (so results are
         identical), ``fn`` runs on dask's workers, and the results (one small object per chunk)
         are gathered. Otherwise chunks are read one after the other (``progress(done, total)``
-        after each).
+        after each) into one reused float64 buffer: ``fn`` must not keep its argument (copy
+        what it needs). ``raw=True`` passes the source's rows unconverted (a checking pass).
         """
         if is_dask(self.source):
-            return self._map_dask(fn, progress)
+            return self._map_dask(fn, progress, raw)
         out = []
+        buffer = None
         for sl in self.slices():
-            out.append(fn(sl, self.read(sl)))
+            if raw:
+                if self.index is None:
+                    h = np.ascontiguousarray(self._read_range(sl.start, sl.stop))
+                    lo, hi = sl.start, sl.stop
+                else:
+                    idx = self.index[sl]
+                    h = np.ascontiguousarray(self._source_rows(idx))
+                    lo, hi = (int(idx[0]), int(idx[-1]) + 1) if idx.size else (0, 0)
+                out.append(fn(sl, h[:, None] if h.ndim == 1 else h))
+                _release(self.source, lo, hi)
+            else:
+                if buffer is None and self.n_chunks > 1:
+                    buffer = np.empty(self.chunk * self.shape[1])
+                out.append(fn(sl, self.read(sl, buffer)))
             if progress is not None:
                 progress(sl.stop, self.shape[0])
         return out
@@ -356,7 +384,7 @@ class Rows:
         for sl in self.slices():
             yield sl, self.read(sl)
 
-    def _map_dask(self, fn, progress):
+    def _map_dask(self, fn, progress, raw=False):
         import dask
 
         src = self.source
@@ -369,7 +397,10 @@ class Rows:
         blocks = src.to_delayed().ravel()
         starts = [int(s.start) for s in sls] if self.index is None else [int(self.index[s.start]) for s in sls]
         name, check = self.name, self.check
-        task = dask.delayed(lambda b, sl, first: fn(sl, to_float64(b, first, name, check)), pure=True)
+        if raw:
+            task = dask.delayed(lambda b, sl, first: fn(sl, np.ascontiguousarray(b)), pure=True)
+        else:
+            task = dask.delayed(lambda b, sl, first: fn(sl, to_float64(b, first, name, check)), pure=True)
         out = list(dask.compute(*[task(b, sl, f) for b, sl, f in zip(blocks, sls, starts)]))
         if progress is not None:
             progress(self.shape[0], self.shape[0])
