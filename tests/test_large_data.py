@@ -211,3 +211,13 @@ def test_cli_reads_npy_files_memory_mapped(tmp_path, capsys, monkeypatch):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}] * 3, dtype=object), allow_pickle=True)
     assert cli.main(["verify", net_path, str(tmp_path / "obj.npy"), "--labels", str(tmp_path / "y.npy")]) == 2
     assert "cannot be read" in capsys.readouterr().err  # pickles are never loaded
+
+
+def test_a_network_evaluates_a_memmap_chunk_by_chunk(tmp_path, monkeypatch):
+    rng = np.random.default_rng(14)
+    X, y = rng.integers(0, 256, (120, 6)).astype(np.uint8), rng.uniform(-1, 1, 120)
+    net = memorize.build("zhang2017", X, y)
+    mm = _memmap(tmp_path, X)
+    monkeypatch.setattr(rows.Rows, "__array__", lambda self, *a, **k: pytest.fail("whole X read into memory"))
+    assert np.array_equal(net(mm, chunk_bytes=net.row_bytes * 7), net(X, chunk_bytes=net.row_bytes * 7))
+    assert np.array_equal(net(mm[5]), net(X[5]))  # one point stays one point

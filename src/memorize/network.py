@@ -335,8 +335,10 @@ class Network:
 
     # -- evaluation ------------------------------------------------------------------------
     def _as_input(self, X) -> tuple[np.ndarray, bool]:
-        from .rows import Rows
+        from .rows import Rows, is_out_of_core
 
+        if is_out_of_core(X) and not isinstance(X, Rows) and len(X.shape) == 2:  # a memmap, h5py-like or dask array
+            X = Rows(X)
         if isinstance(X, Rows):  # large data: converted chunk by chunk in forward_chunks
             if X.shape[1] != self.input_dim:
                 raise ShapeError(f"X: network takes {self.input_dim} inputs, X has {X.shape[1]} columns")
