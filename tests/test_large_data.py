@@ -13,6 +13,8 @@ import hashlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import memorize
 from memorize import rows
@@ -221,3 +223,23 @@ def test_a_network_evaluates_a_memmap_chunk_by_chunk(tmp_path, monkeypatch):
     monkeypatch.setattr(rows.Rows, "__array__", lambda self, *a, **k: pytest.fail("whole X read into memory"))
     assert np.array_equal(net(mm, chunk_bytes=net.row_bytes * 7), net(X, chunk_bytes=net.row_bytes * 7))
     assert np.array_equal(net(mm[5]), net(X[5]))  # one point stays one point
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 90), d=st.integers(1, 6), chunk=st.integers(1, 40),
+       dtype=st.sampled_from(["uint8", "int16", "float32", "float64"]))
+def test_checking_pass_matches_the_in_memory_checks(seed, n, d, chunk, dtype):
+    """Any chunking of any numeric source: the chunked pass finds the duplicates that
+    unique_rows finds in memory (the same first occurrences and inverse), and the same rows."""
+    from memorize.data import _check_chunked, as_inputs, unique_rows
+
+    rng = np.random.default_rng(seed)
+    X = rng.integers(-3 if dtype != "uint8" else 0, 4, (n, d)).astype(dtype)  # small values: many duplicates
+    if dtype.startswith("float"):
+        X[rng.random((n, d)) < 0.1] = -0.0  # equal to 0.0 as a point
+    store = RowStore(X)
+    with rows.memory_budget(32 * d * chunk):
+        R = _check_chunked(store)
+        first, inverse = unique_rows(as_inputs(X))
+        assert np.array_equal(R.unique[0], first) and np.array_equal(R.unique[1], inverse)
+        assert np.array_equal(np.asarray(R), as_inputs(X))
