@@ -347,8 +347,8 @@ class Rows:
         return out if dtype is None else out.astype(dtype)
 
     # -- passes over the rows ------------------------------------------------------------------
-    def map(self, fn: Callable[[slice, np.ndarray], object], progress: Callable[[int, int], object] | None = None,
-            raw: bool = False) -> list:
+    def map(self, fn: Callable[..., object], progress: Callable[[int, int], object] | None = None,
+            raw: bool = False, chunk_args: Callable[[slice], tuple] | None = None) -> list:
         """``[fn(sl, X[sl]) for every chunk sl]``, in order; one dask computation for dask sources.
 
         For a dask source the row blocks are the same as for any other source (so results are
@@ -356,9 +356,14 @@ class Rows:
         are gathered. Otherwise chunks are read one after the other (``progress(done, total)``
         after each) into one reused float64 buffer: ``fn`` must not keep its argument (copy
         what it needs). ``raw=True`` passes the source's rows unconverted (a checking pass).
+        ``chunk_args(sl)``: further arguments of ``fn`` for the chunk (e.g. its labels), so that
+        a dask task receives its own part of them only: ``fn(sl, rows, *chunk_args(sl))``.
         """
         if is_dask(self.source):
-            return self._map_dask(fn, progress, raw)
+            return self._map_dask(fn, progress, raw, chunk_args)
+        if chunk_args is not None:
+            inner = fn
+            fn = lambda sl, h: inner(sl, h, *chunk_args(sl))  # noqa: E731
         out = []
         buffer = None
         for sl in self.slices():
@@ -384,7 +389,7 @@ class Rows:
         for sl in self.slices():
             yield sl, self.read(sl)
 
-    def _map_dask(self, fn, progress, raw=False):
+    def _map_dask(self, fn, progress, raw=False, chunk_args=None):
         import dask
 
         src = self.source
@@ -398,10 +403,11 @@ class Rows:
         starts = [int(s.start) for s in sls] if self.index is None else [int(self.index[s.start]) for s in sls]
         name, check = self.name, self.check
         if raw:
-            task = dask.delayed(lambda b, sl, first: fn(sl, np.ascontiguousarray(b)), pure=True)
+            task = dask.delayed(lambda b, sl, first, *a: fn(sl, np.ascontiguousarray(b), *a), pure=True)
         else:
-            task = dask.delayed(lambda b, sl, first: fn(sl, to_float64(b, first, name, check)), pure=True)
-        out = list(dask.compute(*[task(b, sl, f) for b, sl, f in zip(blocks, sls, starts)]))
+            task = dask.delayed(lambda b, sl, first, *a: fn(sl, to_float64(b, first, name, check), *a), pure=True)
+        more = chunk_args or (lambda sl: ())
+        out = list(dask.compute(*[task(b, sl, f, *more(sl)) for b, sl, f in zip(blocks, sls, starts)]))
         if progress is not None:
             progress(self.shape[0], self.shape[0])
         return out
@@ -415,7 +421,7 @@ class Rows:
         v = np.asarray(v, dtype=np.float64)
         if v.ndim != 1 or v.shape[0] != self.shape[0]:
             raise ShapeError(f"{self.name}: cannot multiply a vector of shape {v.shape} by {self.shape[0]} rows")
-        parts = self.map(lambda sl, h: v[sl] @ h, current_progress("summing"))
+        parts = self.map(lambda sl, h, v_sl: v_sl @ h, current_progress("summing"), chunk_args=lambda sl: (v[sl],))
         total = parts[0]
         for p in parts[1:]:  # in chunk order, so every source gives the same bits
             total = total + p

@@ -131,7 +131,23 @@ def _exact_targets(arr: np.ndarray, n: int, k: int, y) -> np.ndarray:
     return arr
 
 
-def targets(net: Network, y, n: int, classes=None) -> tuple[np.ndarray, np.ndarray | None]:
+class _OneHot:
+    """One-hot target rows of class codes, made chunk by chunk (N × classes floats would take
+    10 GB for ImageNet's 1.28·10⁶ points and 1000 classes). Exact rows are Python ints."""
+
+    def __init__(self, codes: np.ndarray, k: int, exact: bool = False):
+        self.codes, self.k, self.exact = codes, k, exact
+        self.shape = (len(codes), k)
+        self.size = len(codes) * k
+
+    def __getitem__(self, sl: slice) -> np.ndarray:
+        c = self.codes[sl]
+        out = np.zeros((len(c), self.k), dtype=object if self.exact else np.float64)
+        out[np.arange(len(c)), c] = 1 if self.exact else 1.0
+        return out
+
+
+def targets(net: Network, y, n: int, classes=None, *, lazy: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Targets (n, out) and class codes (or None) for the labels ``y`` of ``n`` points.
 
     The labels go through the same conversion as a builder's (:func:`memorize.data.label_array`:
@@ -144,6 +160,9 @@ def targets(net: Network, y, n: int, classes=None) -> tuple[np.ndarray, np.ndarr
       string labels) each string label maps to its index in ``meta["classes"]`` (numbers are
       taken as the indices themselves);
     * one-hot rows give codes too; anything else is a real target matrix.
+
+    ``lazy=True``: one-hot targets of class labels are returned as an object whose row slices
+    are made on demand (``Y[a:b]``, ``Y.shape``), for a chunked check of large data.
 
     Examples
     --------
@@ -166,6 +185,8 @@ def targets(net: Network, y, n: int, classes=None) -> tuple[np.ndarray, np.ndarr
         if len(cls) != k:
             raise LabelError(f"y: {len(cls)} classes but the network has {k} outputs")
         codes = encode_labels(arr, cls, "y")
+        if lazy:
+            return _OneHot(codes, k), codes
         Y = np.zeros((n, k))
         Y[np.arange(n), codes] = 1.0
         return Y, codes
@@ -270,36 +291,43 @@ def verify(
     ar = arithmetic(net.is_exact)
     Xa = _inputs(net, X, chunk_bytes)
     n = Xa.shape[0]
-    Y, codes = targets(net, y, n, classes)
+    Y, codes = targets(net, y, n, classes, lazy=True)
     if Y.shape[0] != n:
         raise ShapeError(f"y: has {Y.shape[0]} rows but X has {n} points")
-    if ar.exact:
-        Y = ar.array(Y)  # losslessly; float64 targets are used as they are (no copy of a large Y)
-    ymax = ar.max(np.abs(Y)) if Y.size else 0
+    if isinstance(Y, _OneHot):
+        Y.exact = ar.exact
+        ymax = ar.scalar(1) if Y.size else 0
+    else:
+        if ar.exact:
+            Y = ar.array(Y)  # losslessly; float64 targets are used as they are (no copy of a large Y)
+        ymax = ar.max(np.abs(Y)) if Y.size else 0
     if tol is not None and (isinstance(tol, (bool, str, bytes)) or not isinstance(tol, Number) or not tol >= 0):
         raise ArgumentError(f"tol: expected a non-negative number (not NaN), got {tol!r}")
     tol = default_tol(ymax, ar.exact, fmt) if tol is None else ar.scalar(tol)
-    def check(sl, out):
+    def check(sl, out, Y_sl, codes_sl):
         """(largest error, failed rows (at most _MAX_LISTED), number failed, argmax hits) of a chunk."""
-        err = np.max(np.abs(out - Y[sl]), axis=1)  # each row's error; exact on object arrays
+        err = np.max(np.abs(out - Y_sl), axis=1)  # each row's error; exact on object arrays
         m = ar.max(err) if err.size else 0
         bad = np.flatnonzero(~np.asarray(err <= tol, dtype=bool))  # NaN fails too
-        hits = int(np.sum(np.argmax(ar.to_float(out), axis=1) == codes[sl])) if codes is not None else 0
+        hits = int(np.sum(np.argmax(ar.to_float(out), axis=1) == codes_sl)) if codes_sl is not None else 0
         return m, (bad[:_MAX_LISTED] + sl.start), bad.size, hits
+
+    def labels(sl):
+        return Y[sl], (None if codes is None else codes[sl])
 
     if is_dask(getattr(Xa, "source", None)):
         # one dask computation: every block evaluated and checked where dask runs it
-        def evaluate(sl, h):
+        def evaluate(sl, h, Y_sl, codes_sl):
             out = net(h) if fmt is None else _format_forward(net, h, fmt, chunk_bytes)
-            return check(sl, out)
+            return check(sl, out, Y_sl, codes_sl)
 
-        results = Xa.map(evaluate, progress)
+        results = Xa.map(evaluate, progress, chunk_args=labels)
     else:
         chunks = (net.forward_chunks(Xa, chunk_bytes=chunk_bytes) if fmt is None
                   else forward_chunks(net, Xa, fmt, chunk_bytes=chunk_bytes))
         results = []
         for sl, out in chunks:
-            results.append(check(sl, out))
+            results.append(check(sl, out, *labels(sl)))
             if progress is not None:
                 progress(sl.stop, n)
     max_err, failed, n_failed, correct = 0, [], 0, 0
