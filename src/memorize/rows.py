@@ -42,6 +42,10 @@ Examples
 True
 >>> memorize.verify(net, X, y).ok
 True
+>>> import shutil; del X; shutil.rmtree(os.path.dirname(path))
+
+Builders that stream large ``X``: ``zhang2017``, ``yun2019_two_hidden``, ``yun2019_classifier``.
+The others check it chunk by chunk and then read it into memory (see ``docs/large_data.md``).
 """
 
 from __future__ import annotations
@@ -384,10 +388,6 @@ class Rows:
             if progress is not None:
                 progress(sl.stop, self.shape[0])
         return out
-
-    def iter(self) -> Iterator[tuple[slice, np.ndarray]]:
-        for sl in self.slices():
-            yield sl, self.read(sl)
 
     def _map_dask(self, fn, progress, raw=False, chunk_args=None):
         import dask
