@@ -79,6 +79,16 @@ def stage(name: str, folder: str, method: str, extra: str) -> dict:
 
             client = Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None))
     net_path = os.path.join(folder, f"net-{name.split('_')[0]}.npz")
+    passes: list = []  # [stage, seconds from the start to its first chunk, to its last chunk]
+
+    def seen(stage_name, done, total):
+        now = time.perf_counter() - t0
+        if not passes or passes[-1][0] != stage_name or passes[-1][3]:
+            passes.append([stage_name, now, now, False])
+        passes[-1][2], passes[-1][3] = now, done >= total
+
+    hook = rows.progress_hook(seen)
+    hook.__enter__()
     t0 = time.perf_counter()
     if name == "pass":
         u = np.random.default_rng(1).standard_normal(X.shape[1])
@@ -102,6 +112,8 @@ def stage(name: str, folder: str, method: str, extra: str) -> dict:
         rep = memorize.verify(net, source, y)
         out.update(ok=rep.ok, n_failed=int(rep.n_failed), max_error=float(rep.max_error), accuracy=rep.accuracy)
     out["seconds"] = time.perf_counter() - t0
+    hook.__exit__(None, None, None)
+    out["passes"] = [(p[0], round(p[1], 1), round(p[2], 1)) for p in passes]
     out["peak_rss_mb"] = _peak_mb()
     if client is not None:
         client.close()
