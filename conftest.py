@@ -25,6 +25,7 @@ EXTRAS = {
     "torch": "pip install 'memorize[torch]'",
     "matplotlib": "pip install 'memorize[plot]'",
     "sklearn": "pip install scikit-learn",
+    "dask": "pip install 'memorize[dask]'",
 }
 
 # What in an example's source needs which extra (the figures need matplotlib, the bridge torch).
@@ -32,6 +33,7 @@ _USES = [
     (re.compile(r"\b(?:import|from)\s+torch\b|\bto_torch\(|\bfrom_torch\("), "torch"),
     (re.compile(r"\b(?:import|from)\s+matplotlib\b|\bmemorize\.plot\b|\bfrom memorize import plot\b"), "matplotlib"),
     (re.compile(r"\b(?:import|from)\s+sklearn\b"), "sklearn"),
+    (re.compile(r"\b(?:import|from)\s+dask\b"), "dask"),
 ]
 
 _SRC = Path(__file__).parent / "src" / "memorize"

@@ -71,6 +71,6 @@ from . import plot  # noqa: E402
 __all__ += ["plot"]
 
 # -- SGD near a memorizing minimum, exact activation rewrites, bundled data --------------------
-from . import datasets, dynamics, precision, rewrite  # noqa: E402
+from . import datasets, dynamics, precision, rewrite, rows  # noqa: E402
 
-__all__ += ["datasets", "dynamics", "precision", "rewrite"]
+__all__ += ["datasets", "dynamics", "precision", "rewrite", "rows"]

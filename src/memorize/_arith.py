@@ -322,6 +322,11 @@ class Float64(Arithmetic):
         return w / np.linalg.norm(w)
 
     def project(self, X, w) -> np.ndarray:
+        if not isinstance(X, np.ndarray):  # a memorize.rows.Rows of large data: chunked
+            from .rows import Rows
+
+            if isinstance(X, Rows):
+                return X @ np.asarray(w, dtype=np.float64)
         return np.asarray(X, dtype=np.float64) @ np.asarray(w, dtype=np.float64)
 
     def sorted_projection(self, X, w, order=None):

@@ -11,7 +11,7 @@ import zipfile
 
 import numpy as np
 
-from . import _progress, registry
+from . import _progress, registry, rows
 from .errors import ArgumentError, ArgumentTypeError, FileFormatError, MemorizeError
 from .network import DEFAULT_CHUNK_BYTES
 from .verify import verify
@@ -20,18 +20,41 @@ _NPY_MAGIC = b"\x93NUMPY"
 _SAVE_HINT = "numpy.savez('data.npz', X=X, y=y)"
 
 
-def _load_data(path: str):
-    """Arrays ``X`` and ``y`` of a data file, read with the checks of :func:`memorize.io.read_arrays`."""
+def _open_npy(path: str, what: str):
+    """An ``.npy`` file memory-mapped read-only (never read whole, never written; no pickles)."""
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise FileFormatError(f"{what}: {path} cannot be read as an .npy array ({exc})") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biufUS":
+        raise FileFormatError(f"{what}: {path} holds dtype {getattr(arr, 'dtype', '?')}, not numbers or strings")
+    return arr
+
+
+def _load_data(path: str, labels: str | None = None):
+    """Arrays ``X`` and ``y``: of an .npz data file, read with the checks of
+    :func:`memorize.io.read_arrays`; or ``X`` of an .npy file (memory-mapped, read in chunks by
+    the builders and verify) and ``y`` of the .npy file ``labels``."""
     from .io import read_arrays
 
     if os.path.isdir(path):
-        raise FileFormatError(f"DATA: {path} is a directory, not an .npz data file")
+        raise FileFormatError(f"DATA: {path} is a directory, not an .npz or .npy data file")
+    is_npy = False
     if os.path.exists(path) and not zipfile.is_zipfile(path):
         with open(path, "rb") as f:
             head = f.read(len(_NPY_MAGIC))
-        kind = "an .npy file (one array)" if head == _NPY_MAGIC else "not an .npz file (a CSV or text file?)"
-        raise FileFormatError(f"DATA: {path} is {kind}; memorize reads data from an .npz file holding arrays "
-                              f"X and y, written e.g. with {_SAVE_HINT}")
+        is_npy = head == _NPY_MAGIC
+        if not is_npy:
+            raise FileFormatError(f"DATA: {path} is not an .npz or .npy file (a CSV or text file?); memorize reads "
+                                  f"data from an .npz file holding arrays X and y, written e.g. with {_SAVE_HINT}, "
+                                  "or from X.npy with --labels y.npy")
+    if is_npy or labels is not None:
+        if not is_npy:
+            raise ArgumentError(f"--labels: DATA must then be an .npy file of the points X, got {path}")
+        if labels is None:
+            raise ArgumentError(f"--labels: DATA {path} is an .npy file (the points X); give the labels with --labels y.npy")
+        X = _open_npy(path, "DATA")
+        return X, np.asarray(_open_npy(labels, "--labels"))
     try:
         arrays = read_arrays(path, ("X", "y"))
     except FileFormatError as exc:
@@ -153,7 +176,7 @@ def _same_file(a: str, b: str) -> bool:
 def cmd_build(args) -> int:
     if _same_file(args.output, args.data):
         raise ArgumentError(f"--output: {args.output} is the input data file; choose another file name")
-    X, y = _load_data(args.data)
+    X, y = _load_data(args.data, args.labels)
     opts = _parse_options(args.option)
     for own, flag in (("rng", "--seed"), ("exact", "--exact")):
         if own in opts:
@@ -167,9 +190,10 @@ def cmd_build(args) -> int:
     except ArgumentTypeError as exc:
         raise ArgumentTypeError(f"--option {exc}") from None
     t0 = time.perf_counter()
-    with _progress.Spinner(f"building {args.method} on {len(X):,} points", force=_force(args)):
-        if args.dtype is not None:
-            opts["dtype"] = args.dtype
+    desc = f"building {args.method} on {len(X):,} points"
+    if args.dtype is not None:
+        opts["dtype"] = args.dtype
+    with _progress.Spinner(desc, force=_force(args)) as spin, rows.progress_hook(_stage_display(spin, desc)):
         net = registry.build(args.method, X, y, rng=args.seed, exact=args.exact, **opts)
     secs = time.perf_counter() - t0
     net.save(args.output)
@@ -181,7 +205,7 @@ def cmd_verify(args) -> int:
     from .io import load
 
     net = load(args.network)
-    X, y = _load_data(args.data)
+    X, y = _load_data(args.data, args.labels)
     rep = _verify_with_progress(net, X, y, tol=args.tol, force=_force(args))
     print(rep)
     return 0 if rep.ok else 1
@@ -226,7 +250,9 @@ def make_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_methods)
     b = sub.add_parser("build", help="build a network from DATA.npz (arrays X, y)")
     b.add_argument("--method", required=True, help="the construction (see 'memorize methods')")
-    b.add_argument("data", metavar="DATA", help=f"an .npz file holding arrays X (N, d) and y, e.g. from {_SAVE_HINT}")
+    b.add_argument("data", metavar="DATA", help=f"an .npz file holding arrays X (N, d) and y, e.g. from {_SAVE_HINT}; "
+                                                "or X.npy (memory-mapped: data larger than memory) with --labels y.npy")
+    b.add_argument("--labels", metavar="Y.npy", default=None, help="the labels, when DATA is an .npy file of the points")
     b.add_argument("-o", "--output", required=True, metavar="NET",
                    help="file to write the network to, exactly this name (not the data file)")
     b.add_argument("--exact", action="store_true", help="build in exact rational arithmetic")
@@ -239,7 +265,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_build)
     v = sub.add_parser("verify", help="verify NET.npz on DATA.npz")
     v.add_argument("network", metavar="NET", help="a network file written by 'memorize build' or Network.save")
-    v.add_argument("data", metavar="DATA", help="an .npz file holding arrays X and y")
+    v.add_argument("data", metavar="DATA", help="an .npz file holding arrays X and y, or X.npy (memory-mapped) with --labels")
+    v.add_argument("--labels", metavar="Y.npy", default=None, help="the labels, when DATA is an .npy file of the points")
     v.add_argument("--tol", type=_tolerance, default=None,
                    help="largest error allowed per point, a number >= 0 (inf: only measure; default: 0 for exact networks, "
                         "1e-6·max(1, max|y|) for float64)")
@@ -332,3 +359,12 @@ def _verify_with_progress(net, X, y, *, tol=None, force=None, blocks: int = 100)
     with _progress.Bar(n, f"verifying {n:,} points", force=force) as bar:
         return verify(net, X, y, tol=tol, chunk_bytes=chunk_bytes,
                       progress=lambda done, total: bar.update(done - bar.done))
+
+
+def _stage_display(spinner, desc: str):
+    """A :func:`memorize.rows.progress_hook` that shows the current pass over chunked data
+    (``checking 35 %``) in the spinner's line."""
+    def show(stage, done, total):
+        pct = 100.0 * done / total if total else 100.0
+        spinner.desc = f"{desc}: {stage} {pct:5.1f}% of {total:,} rows"
+    return show

@@ -315,14 +315,9 @@ def _void_unique(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _HASH_MULT = np.random.default_rng(20260101).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)
 
 
-def unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(first, inverse)``: indices of the first occurrence of each distinct row, in
-    order of appearance, and for every row the position of its distinct row in ``first``.
-
-    Rows are hashed (a random linear form of their 64-bit words, O(N·d)) and the hashes sorted
-    (O(N log N)); only rows whose hash occurs twice are compared byte by byte, so the answer is
-    exact. ``X`` must be float64 with ``-0.0`` folded to ``0.0``.
-    """
+def row_hashes(X: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of every row of a float64 array (−0.0 folded): a random linear form of the
+    rows' 64-bit words, wrapping modulo 2**64 (O(N·d), vectorized)."""
     n, d = X.shape
     words = np.ascontiguousarray(X).view(np.uint64)
     mult = _HASH_MULT[:d] if d <= _HASH_MULT.size else np.resize(_HASH_MULT, d)
@@ -330,6 +325,25 @@ def unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     step = max(1, (1 << 22) // max(d, 1))
     for s0 in range(0, n, step):  # integer matmul wraps modulo 2**64, which is what a hash wants
         h[s0:s0 + step] = words[s0:s0 + step] @ mult
+    return h
+
+
+def _raw_hashes(a: np.ndarray) -> np.ndarray:
+    """:func:`row_hashes` of the rows' bytes in their own dtype (8× fewer words for uint8 pixels
+    than their float64 values); rows are zero-padded to whole 64-bit words."""
+    a = np.ascontiguousarray(a)
+    b = a.reshape(a.shape[0], -1).view(np.uint8)
+    pad = -b.shape[1] % 8
+    if pad:
+        b = np.concatenate([b, np.zeros((b.shape[0], pad), dtype=np.uint8)], axis=1)
+    return row_hashes(b.view(np.float64))
+
+
+def unique_from_hashes(h: np.ndarray, rows) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, inverse)`` as in :func:`unique_rows` from the rows' hashes ``h``; ``rows(idx)``
+    returns the float64 rows ``idx`` (increasing), read only for rows whose hash is shared, which
+    are then compared byte by byte, so the answer is exact."""
+    n = h.shape[0]
     if not (np.diff(np.sort(h)) == 0).any():
         ar = np.arange(n)
         return ar, ar.copy()
@@ -340,7 +354,7 @@ def unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mark[1:] |= same
     mark[:-1] |= same
     cand = np.sort(order[mark])  # every row that shares its hash with another row
-    f_sub, inv_sub = _void_unique(X[cand])
+    f_sub, inv_sub = _void_unique(rows(cand))
     # rows outside `cand` are their own representatives; inside, map to the first equal row
     rep = np.arange(n)
     rep[cand] = cand[f_sub][inv_sub]
@@ -348,6 +362,17 @@ def unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pos = np.empty(n, dtype=np.int64)
     pos[first] = np.arange(first.size)
     return first, pos[rep]
+
+
+def unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(first, inverse)``: indices of the first occurrence of each distinct row, in
+    order of appearance, and for every row the position of its distinct row in ``first``.
+
+    Rows are hashed (a random linear form of their 64-bit words, O(N·d)) and the hashes sorted
+    (O(N log N)); only rows whose hash occurs twice are compared byte by byte, so the answer is
+    exact. ``X`` must be float64 with ``-0.0`` folded to ``0.0``.
+    """
+    return unique_from_hashes(row_hashes(X), lambda idx: X[idx])
 
 
 @dataclass(frozen=True, eq=False)
@@ -401,18 +426,79 @@ class Dataset:
         return self.n_given - self.n
 
 
-def prepare(X, y, *, task: Task = "regression", classes=None) -> Dataset:
+def _chunked(X) -> bool:
+    """Whether ``X`` is checked chunk by chunk: an out-of-core source (memmap, h5py-like, dask),
+    or an in-memory array larger than one chunk (so that it gives the same bits as on disk)."""
+    from . import rows as _rows
+
+    if _rows.is_out_of_core(X):
+        return True
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "biuf":
+        return X.shape[0] > _rows.chunk_rows(X.shape[1])
+    return False
+
+
+def _check_chunked(X, name: str = "X"):
+    """The checks of :func:`as_inputs` and the row hashes of :func:`unique_rows`, in one pass of
+    row chunks; returns a :class:`~memorize.rows.Rows` whose ``unique`` is ``(first, inverse)``."""
+    from . import rows as _rows
+
+    shape = tuple(getattr(X, "shape", ()))
+    if len(shape) not in (1, 2):
+        raise ShapeError(f"{name}: expected a 2-D array (N, d), got shape {shape}")
+    if 0 in shape:
+        raise ShapeError(f"{name}: expected at least one point and one feature, got shape {shape}")
+    kind = np.dtype(X.dtype).kind
+    if kind not in "biuf":
+        raise ArgumentTypeError(f"{name}: expected a numeric array, got dtype {X.dtype}")
+    R = _rows.Rows(X, name=name, check=False)
+    if kind in "iu" and np.dtype(X.dtype).itemsize == 8:
+        big = R.map(lambda sl, h: bool(h.size) and bool(np.abs(h.astype(object)).max() > 2**53), raw=True)
+        if any(big):
+            raise ArgumentError(f"{name}: integers above 2**53 cannot be converted to float64 exactly")
+
+    def check(sl, h):
+        """Hashes of the rows' own bytes (equal rows ⇔ equal float64 rows for numbers ≤ 2**53,
+        once −0.0 is folded), and the rows holding NaN or infinities."""
+        if h.dtype.kind == "f":
+            bad = ~np.isfinite(h)
+            if bad.any():
+                return None, np.unique(np.nonzero(bad)[0]) + sl.start
+            h = h + h.dtype.type(0)  # −0.0 -> 0.0
+        return _raw_hashes(h), None
+
+    parts = R.map(check, progress=_rows.current_progress("checking"), raw=True)
+    bad = [b for _, b in parts if b is not None]
+    if bad:
+        idx = np.concatenate(bad) if R.index is None else R.index[np.concatenate(bad)]
+        raise NonFiniteError(f"{name}: NaN or infinite values in rows {format_indices(idx)}")
+    h = np.concatenate([p for p, _ in parts])
+    R = _rows.Rows(R, name=name)
+    R.unique = unique_from_hashes(h, lambda idx: R[idx])
+    return R
+
+
+def prepare(X, y, *, task: Task = "regression", classes=None, stream: bool = False) -> Dataset:
     """Check ``X`` and ``y`` and merge consistent duplicates.
 
     Parameters
     ----------
     X : array_like (N, d) or (N,)
+        Also a memmap, an h5py-like array or a dask array (see :mod:`memorize.rows`): then, and
+        for in-memory arrays larger than one chunk, the checks run chunk by chunk in one pass
+        (finiteness, and a hash of every row; rows whose hash is shared are read again and
+        compared byte by byte), never converting the whole array at once.
     y : array_like
         ``task="regression"``: real targets (N,) or (N, k).
         ``task="classification"``: class labels (N,) or a one-hot matrix (N, C).
     task : {"regression", "classification"}
     classes : array_like, optional
         Class list for classification (fixes the output dimension).
+    stream : bool, default False
+        For a builder that reads ``X`` only through what :class:`memorize.rows.Rows` offers
+        (products, row slices and selections): large ``X`` stays a lazy :class:`~memorize.rows.Rows`
+        in ``Dataset.X``. Otherwise ``Dataset.X`` is an in-memory float64 array (large sources
+        are read into memory after the chunked checks).
 
     Raises
     ------
@@ -421,7 +507,12 @@ def prepare(X, y, *, task: Task = "regression", classes=None) -> Dataset:
     DuplicateError
         When identical inputs carry different labels (the message lists the index pairs).
     """
-    Xa = as_inputs(X)
+    from . import rows as _rows
+
+    if _chunked(X):
+        Xa = _check_chunked(X)
+    else:
+        Xa = as_inputs(X)
     n = Xa.shape[0]
     cls = codes = Y = None
     if task == "regression":
@@ -430,7 +521,10 @@ def prepare(X, y, *, task: Task = "regression", classes=None) -> Dataset:
         cls, codes = as_class_labels(y, n, classes=classes)
     else:
         raise ArgumentError(f"task: expected 'regression' or 'classification', got {task!r}")
-    first, inverse = unique_rows(Xa)
+    if isinstance(Xa, _rows.Rows):
+        first, inverse = Xa.unique
+    else:
+        first, inverse = unique_rows(Xa)
     if first.size < n:
         rep = first[inverse]
         differs = (codes[rep] != codes) if Y is None else np.any(Y[rep] != Y, axis=1)
@@ -441,7 +535,12 @@ def prepare(X, y, *, task: Task = "regression", classes=None) -> Dataset:
                 f"X, y: identical points with different labels at index pairs {format_indices(pairs)}; "
                 "no function can memorize them"
             )
-    Xu = _readonly(Xa[first].copy()) if first.size < n else Xa
+    if isinstance(Xa, _rows.Rows):
+        Xu = _rows.Rows(Xa, first) if first.size < n else Xa
+        if not stream:
+            Xu = _readonly(np.asarray(Xu))
+    else:
+        Xu = _readonly(Xa[first].copy()) if first.size < n else Xa
     Yu = None if Y is None else (_readonly(Y[first].copy()) if first.size < n else _readonly(Y))
     labels = None if codes is None else _readonly(codes[first].copy())
     return Dataset(Xu, Yu, _readonly(first.copy()), n, cls, labels)

@@ -539,6 +539,14 @@ class Network:
 
     # -- evaluation ------------------------------------------------------------------------
     def _as_input(self, X) -> tuple[np.ndarray, bool]:
+        from .rows import Rows, is_out_of_core
+
+        if is_out_of_core(X) and not isinstance(X, Rows) and len(X.shape) == 2:  # a memmap, h5py-like or dask array
+            X = Rows(X)
+        if isinstance(X, Rows):  # large data: converted chunk by chunk in forward_chunks
+            if X.shape[1] != self.input_dim:
+                raise ShapeError(f"X: network takes {self.input_dim} inputs, X has {X.shape[1]} columns")
+            return X, False
         arr = np.asarray(X)
         single = arr.ndim == 1
         if single:
@@ -584,6 +592,8 @@ class Network:
         for start in range(0, arr.shape[0], rows):
             sl = slice(start, min(start + rows, arr.shape[0]))
             h = arr[sl]
+            if self.is_exact and h.dtype != object:  # a chunk of large float data
+                h = _exact.to_exact_array(h)
             if runs:  # long runs of ReLU residual blocks: each block evaluated only where it acts
                 yield sl, _residual_runs.forward(self._layers, h, runs)
             elif fast:  # the same exact values, on python-flint's integer matrices

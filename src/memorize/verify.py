@@ -15,6 +15,7 @@ from ._arith import arithmetic
 from .data import as_inputs, class_vector, encode_labels, format_indices, label_array
 from .errors import ArgumentError, ConstructionError, LabelError, ShapeError
 from .network import Network
+from .rows import Rows, is_dask, is_out_of_core
 
 __all__ = ["Report", "verify", "default_tol", "targets", "check_self"]
 
@@ -130,7 +131,23 @@ def _exact_targets(arr: np.ndarray, n: int, k: int, y) -> np.ndarray:
     return arr
 
 
-def targets(net: Network, y, n: int, classes=None) -> tuple[np.ndarray, np.ndarray | None]:
+class _OneHot:
+    """One-hot target rows of class codes, made chunk by chunk (N × classes floats would take
+    10 GB for ImageNet's 1.28·10⁶ points and 1000 classes). Exact rows are Python ints."""
+
+    def __init__(self, codes: np.ndarray, k: int, exact: bool = False):
+        self.codes, self.k, self.exact = codes, k, exact
+        self.shape = (len(codes), k)
+        self.size = len(codes) * k
+
+    def __getitem__(self, sl: slice) -> np.ndarray:
+        c = self.codes[sl]
+        out = np.zeros((len(c), self.k), dtype=object if self.exact else np.float64)
+        out[np.arange(len(c)), c] = 1 if self.exact else 1.0
+        return out
+
+
+def targets(net: Network, y, n: int, classes=None, *, lazy: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Targets (n, out) and class codes (or None) for the labels ``y`` of ``n`` points.
 
     The labels go through the same conversion as a builder's (:func:`memorize.data.label_array`:
@@ -143,6 +160,9 @@ def targets(net: Network, y, n: int, classes=None) -> tuple[np.ndarray, np.ndarr
       string labels) each string label maps to its index in ``meta["classes"]`` (numbers are
       taken as the indices themselves);
     * one-hot rows give codes too; anything else is a real target matrix.
+
+    ``lazy=True``: one-hot targets of class labels are returned as an object whose row slices
+    are made on demand (``Y[a:b]``, ``Y.shape``), for a chunked check of large data.
 
     Examples
     --------
@@ -165,6 +185,8 @@ def targets(net: Network, y, n: int, classes=None) -> tuple[np.ndarray, np.ndarr
         if len(cls) != k:
             raise LabelError(f"y: {len(cls)} classes but the network has {k} outputs")
         codes = encode_labels(arr, cls, "y")
+        if lazy:
+            return _OneHot(codes, k), codes
         Y = np.zeros((n, k))
         Y[np.arange(n), codes] = 1.0
         return Y, codes
@@ -206,6 +228,9 @@ def verify(
     ----------
     net : Network
     X : array_like (N, d)
+        Also a memmap, an h5py-like array or a dask array (:mod:`memorize.rows`): read a chunk at
+        a time (never whole); a dask array is evaluated as one dask computation (threads, or the
+        ``dask.distributed`` client you have created).
     y : array_like
         Targets (N,) or (N, k), or class labels (N,) for a network with several outputs (mapped
         to outputs through ``classes``, ``net.meta["classes"]`` or ``0..k-1``), or one-hot rows.
@@ -264,42 +289,76 @@ def verify(
         if net.is_exact:
             net = net.astype("float64")
     ar = arithmetic(net.is_exact)
-    Xa = _inputs(net, X)
+    Xa = _inputs(net, X, chunk_bytes)
     n = Xa.shape[0]
-    Y, codes = targets(net, y, n, classes)
+    Y, codes = targets(net, y, n, classes, lazy=True)
     if Y.shape[0] != n:
         raise ShapeError(f"y: has {Y.shape[0]} rows but X has {n} points")
-    if ar.exact:
-        Y = ar.array(Y)  # losslessly; float64 targets are used as they are (no copy of a large Y)
-    ymax = ar.max(np.abs(Y)) if Y.size else 0
+    if isinstance(Y, _OneHot):
+        Y.exact = ar.exact
+        ymax = ar.scalar(1) if Y.size else 0
+    else:
+        if ar.exact:
+            Y = ar.array(Y)  # losslessly; float64 targets are used as they are (no copy of a large Y)
+        ymax = ar.max(np.abs(Y)) if Y.size else 0
     if tol is not None and (isinstance(tol, (bool, str, bytes)) or not isinstance(tol, Number) or not tol >= 0):
         raise ArgumentError(f"tol: expected a non-negative number (not NaN), got {tol!r}")
     tol = default_tol(ymax, ar.exact, fmt) if tol is None else ar.scalar(tol)
-    max_err, failed, n_failed, correct = 0, [], 0, 0
-    chunks = (net.forward_chunks(Xa, chunk_bytes=chunk_bytes) if fmt is None
-              else forward_chunks(net, Xa, fmt, chunk_bytes=chunk_bytes))
-    for sl, out in chunks:
-        err = np.max(np.abs(out - Y[sl]), axis=1)  # each row's error; exact on object arrays
-        if err.size:
-            m = ar.max(err)
-            if m > max_err or m != m:  # m != m: a NaN output, reported rather than skipped
-                max_err = m
+    def check(sl, out, Y_sl, codes_sl):
+        """(largest error, failed rows (at most _MAX_LISTED), number failed, argmax hits) of a chunk."""
+        err = np.max(np.abs(out - Y_sl), axis=1)  # each row's error; exact on object arrays
+        m = ar.max(err) if err.size else 0
         bad = np.flatnonzero(~np.asarray(err <= tol, dtype=bool))  # NaN fails too
-        n_failed += bad.size
+        hits = int(np.sum(np.argmax(ar.to_float(out), axis=1) == codes_sl)) if codes_sl is not None else 0
+        return m, (bad[:_MAX_LISTED] + sl.start), bad.size, hits
+
+    def labels(sl):
+        return Y[sl], (None if codes is None else codes[sl])
+
+    if is_dask(getattr(Xa, "source", None)):
+        # one dask computation: every block evaluated and checked where dask runs it
+        def evaluate(sl, h, Y_sl, codes_sl):
+            out = net(h) if fmt is None else _format_forward(net, h, fmt, chunk_bytes)
+            return check(sl, out, Y_sl, codes_sl)
+
+        results = Xa.map(evaluate, progress, chunk_args=labels)
+    else:
+        chunks = (net.forward_chunks(Xa, chunk_bytes=chunk_bytes) if fmt is None
+                  else forward_chunks(net, Xa, fmt, chunk_bytes=chunk_bytes))
+        results = []
+        for sl, out in chunks:
+            results.append(check(sl, out, *labels(sl)))
+            if progress is not None:
+                progress(sl.stop, n)
+    max_err, failed, n_failed, correct = 0, [], 0, 0
+    for m, bad, n_bad, hits in results:
+        if m > max_err or m != m:  # m != m: a NaN output, reported rather than skipped
+            max_err = m
+        n_failed += n_bad
         if len(failed) < _MAX_LISTED:
-            failed.extend((bad + sl.start)[: _MAX_LISTED - len(failed)].tolist())
-        if codes is not None:
-            correct += int(np.sum(np.argmax(ar.to_float(out), axis=1) == codes[sl]))
-        if progress is not None:
-            progress(sl.stop, n)
+            failed.extend(bad[: _MAX_LISTED - len(failed)].tolist())
+        correct += hits
     acc = None if codes is None else correct / max(n, 1)
     name = "exact" if ar.exact else (fmt.name if fmt is not None else "float64")
     return Report(n, ar.scalar(max_err), n_failed, np.array(failed, dtype=np.int64), acc, ar.exact, tol,
                   time.perf_counter() - start, name)
 
 
-def _inputs(net: Network, X) -> np.ndarray:
-    """The points as an (N, d) array: exact values kept exact for an exact network, else float64."""
+def _format_forward(net: Network, h: np.ndarray, fmt, chunk_bytes) -> np.ndarray:
+    from .precision import forward_chunks
+
+    return np.concatenate([out for _, out in forward_chunks(net, h, fmt, chunk_bytes=chunk_bytes)])
+
+
+def _inputs(net: Network, X, chunk_bytes=None):
+    """The points as an (N, d) array: exact values kept exact for an exact network, else float64.
+
+    Out-of-core data (a memmap, an h5py-like array, a dask array: see :mod:`memorize.rows`)
+    become a :class:`~memorize.rows.Rows` read in chunks of the forward pass's size.
+    """
+    if is_out_of_core(X):
+        R = X if isinstance(X, Rows) else Rows(X)
+        return Rows(R, rows=net.chunk_rows(chunk_bytes))
     if net.is_exact and isinstance(X, np.ndarray) and X.dtype == object:
         Xa = _exact.to_exact_array(X)
         return Xa[:, None] if Xa.ndim == 1 else Xa

@@ -19,6 +19,7 @@ from ..network import Dense, Factored, Network
 from ..activations import relu
 from ..precision import Format
 from ..registry import Architecture, PaperSize, register
+from ..rows import project_columns
 from ..verify import check_self
 from ._target import certified, in_format, refusals, target_format
 
@@ -112,7 +113,7 @@ def choose_direction(ar: Arithmetic, X: np.ndarray, Y: np.ndarray, rng: np.rando
         W = fmt.round(W)
     # (WᵀXᵀ)ᵀ is Fortran-ordered (column sorts run on contiguous memory), and BLAS computes
     # it several times faster than X @ W for a handful of columns.
-    Z = (W.T @ X.T).T
+    Z = project_columns(X, W)
     order = np.argsort(Z, axis=0)
     Zs = np.take_along_axis(Z, order, axis=0)
     gaps = np.diff(Zs, axis=0) if n > 1 else np.ones((1, n_directions))
@@ -330,7 +331,7 @@ def zhang2017(
     True
     """
     fmt = target_format(dtype, exact=exact)
-    data: Dataset = in_format(prepare(X, y, task="regression"), fmt, "zhang2017")
+    data: Dataset = in_format(prepare(X, y, task="regression", stream=True), fmt, "zhang2017")
     if not (0.0 <= theta < 0.5):
         raise ArgumentError(f"theta: must lie in [0, 0.5) (θ ≥ 1/2 makes the slope recursion unstable), got {theta}")
     ar = arithmetic(exact)

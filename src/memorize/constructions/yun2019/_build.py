@@ -61,11 +61,11 @@ def build_core(ar: Arithmetic, X, Y, *, n_win_max: int, K: int, act: Activation,
     relu_proxy = act.name != "hardtanh"
     # the trials compare predicted float64 errors; an exact build has none to compare
     trials = 1 if ar.exact else n_trials
-    u, order, score = choose_core_direction(
+    u, order, score, t_sorted = choose_core_direction(
         ar, X, Y, n_win=n_win, K=K, V=V, mu=mu, eta=eta, strategy=strategy, n_dir=n_dir, rng=rng,
         relu_proxy=relu_proxy, n_trials=trials,
     )
-    ts, order = sort_along(ar, X, u, order, n_dir, method)
+    ts, order = sort_along(ar, X, u, order, n_dir, method, t_sorted)
     win = _core.make_windows(ar, ts, n_win, K, ar.rational(eta, 1000))
     layer1, S = window_layer(ar, u, win, ts, method, fmt)
     if refit and not ar.exact:
@@ -86,11 +86,12 @@ def choose_core_direction(ar: Arithmetic, X, Y, *, n_win, K, V, mu, eta, strateg
     With ``n_trials > 1`` (float64 only) the zig-zags of the first output are fitted on the best
     ``n_trials`` directions (positions straight from the windows, no layer-1 pass) and the one
     with the smallest predicted cancellation wins: the float64 error is heavy-tailed over
-    directions. Returns ``(u, order, window score)``; ``order`` sorts the float64 projections.
+    directions. Returns ``(u, order, window score, sorted float64 projections)``; ``order``
+    sorts the float64 projections.
     """
     if n_trials <= 1:
-        u, order, _, score = _core.choose_direction(ar, X, n_dir, rng, n_win)
-        return u, order, score
+        u, order, ts, score = _core.choose_direction(ar, X, n_dir, rng, n_win)
+        return u, order, score, ts
     cands = _core.choose_direction(ar, X, n_dir, rng, n_win, keep=n_trials)
     best = None
     for u_c, order_c, ts_c, score_c in cands:
@@ -104,19 +105,24 @@ def choose_core_direction(ar: Arithmetic, X, Y, *, n_win, K, V, mu, eta, strateg
         except AssumptionError:
             continue
         if best is None or zz.mass < best[0]:
-            best = (zz.mass, u_c, order_c, score_c)
-    u, order, _, score = cands[0] if best is None else (best[1], best[2], None, best[3])
-    return u, order, score
+            best = (zz.mass, u_c, order_c, score_c, ts_c)
+    u, order, ts, score = cands[0] if best is None else (best[1], best[2], best[4], best[3])
+    return u, order, score, ts
 
 
-def sort_along(ar: Arithmetic, X, u, order, n_dir: int, method: str):
+def sort_along(ar: Arithmetic, X, u, order, n_dir: int, method: str, t_sorted=None):
     """Step 2: the projections t_i = <u, x_i>, sorted, and proof that they are distinct.
 
     Claim: ``ts`` is strictly increasing, exactly (exact arithmetic) or with every gap above
     256·ε·max|t| (float64), so that the float64 order is the true one. Raises
-    :class:`AssumptionError` otherwise. Returns ``(ts, order)``.
+    :class:`AssumptionError` otherwise. Returns ``(ts, order)``. ``t_sorted``: the float64
+    projections step 1 already sorted (the same product ``X @ u``), reused in float64 so that
+    large data are not read again.
     """
-    ts, order, _ = ar.sorted_projection(X, u, order)
+    if t_sorted is not None and not ar.exact:
+        ts = np.asarray(t_sorted)
+    else:
+        ts, order, _ = ar.sorted_projection(X, u, order)
     tmax = float(np.max(np.abs(ar.to_float(ts)))) if len(ts) else 1.0
     gaps = np.diff(ts)
     if ar.separated(gaps, max(tmax, 1e-300), 256):

@@ -27,6 +27,7 @@ import numpy as np
 from ..._arith import FLOAT64, Arithmetic
 from ..._linalg import EPS64
 from ...errors import AssumptionError
+from ...rows import project_each
 
 __all__ = [
     "STRATEGIES", "Windows", "ZigZag", "smallest_pair", "choose_direction", "make_windows", "ramps",
@@ -98,9 +99,8 @@ def choose_direction(ar: Arithmetic, X: np.ndarray, n_dir: int, rng: np.random.G
     n, d = X.shape
     bounds = _balanced_bounds(n, n_win)
     cands = []
-    for _ in range(max(1, n_dir)):
-        w = ar.direction(rng.standard_normal(d))
-        t = X @ w
+    ws = [ar.direction(rng.standard_normal(d)) for _ in range(max(1, n_dir))]
+    for w, t in zip(ws, project_each(X, ws)):  # large data: one pass over X for all candidates
         order = np.argsort(t, kind="stable")
         ts = t[order]
         score = _window_score(ts, bounds)

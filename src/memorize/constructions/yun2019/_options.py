@@ -110,10 +110,12 @@ class RegressionInputs:
 
 
 def regression_inputs(X, y, *, activation, exact: bool, mu, eta, strategy, n_directions, rescale: bool,
-                      theorem: str) -> RegressionInputs:
-    """Activation, data, arithmetic, the core's options and the output gain V, checked in this order."""
+                      theorem: str, stream: bool = False) -> RegressionInputs:
+    """Activation, data, arithmetic, the core's options and the output gain V, checked in this order.
+
+    ``stream``: large ``X`` stays a chunked :class:`memorize.rows.Rows` (see :func:`memorize.data.prepare`)."""
     act = check_activation(activation)
-    data = prepare(X, y, task="regression")
+    data = prepare(X, y, task="regression", stream=stream)
     ar = arithmetic(exact)
     n_dir, mu_x = check_common(ar, mu, eta, strategy, n_directions)
     V = output_gain(ar, data, rescale, theorem)

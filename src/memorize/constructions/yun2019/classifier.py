@@ -240,7 +240,8 @@ def yun2019_classifier(
     """
     act = check_activation(activation)
     fmt = target_format(dtype, exact=exact)
-    data: Dataset = in_format(prepare(X, y, task="classification", classes=classes), fmt, "yun2019_classifier")
+    data: Dataset = in_format(prepare(X, y, task="classification", classes=classes, stream=True), fmt,
+                              "yun2019_classifier")
     ar = arithmetic(exact)
     n = data.X.shape[0]
     C = data.k

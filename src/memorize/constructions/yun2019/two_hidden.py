@@ -212,7 +212,7 @@ def yun2019_two_hidden(
     True
     """
     inp = regression_inputs(X, y, activation=activation, exact=exact, mu=mu, eta=eta, strategy=strategy,
-                            n_directions=n_directions, rescale=rescale, theorem="Theorem 3.1")
+                            n_directions=n_directions, rescale=rescale, theorem="Theorem 3.1", stream=True)
     fmt = target_format(dtype, exact=exact)
     inp = replace(inp, data=in_format(inp.data, fmt, "yun2019_two_hidden"))
     act, data, ar, n_dir, V, ymax = inp.act, inp.data, inp.ar, inp.n_dir, inp.V, inp.ymax
