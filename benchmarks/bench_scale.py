@@ -100,6 +100,8 @@ def stage(name: str, folder: str, method: str, extra: str) -> dict:
         net.save(net_path)
         out["widths"] = list(net.widths)
         out["params"] = int(net.num_params)
+        out["stored_params"] = int(net.num_stored_params)
+        out["save_bytes"] = os.path.getsize(net_path)
         for key in ("directions_tried", "predicted_error", "float64_exact_guaranteed", "min_gap", "error_estimate"):
             if key in net.meta:
                 out[key] = net.meta[key]
