@@ -17,6 +17,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import _flint
+from ._cache import PairCache
 
 __all__ = [
     "exact_scalar",
@@ -400,7 +401,7 @@ SHARED_PROJECTION = True
 # below this width the plain evaluation is as fast
 _SHARED_MIN_UNITS = 32
 
-_SHARED: dict = {}
+_SHARED = PairCache(limit=256)
 
 
 class _SharedProjection:
@@ -482,18 +483,14 @@ def shared_projection(first, second) -> _SharedProjection | None:
         return None
     if isinstance(first, Factored) and first.rank != 1:
         return None
-    key = (id(first), id(second))
-    hit = _SHARED.get(key)
-    if hit is not None and hit[0] is first and hit[1] is second:
-        return hit[2]
-    if len(_SHARED) > 256:
-        _SHARED.clear()
-    if isinstance(first, Factored):  # rows A_j·B: the direction is stored, no search needed
-        kernel = _SharedProjection.of_direction(first.B[0].tolist(), first.A[:, 0].tolist(), first.bias, second.weight)
-    else:
-        kernel = _SharedProjection.of(first.weight, first.bias, second.weight)
-    _SHARED[key] = (first, second, kernel)
-    return kernel
+
+    def kernel():
+        if isinstance(first, Factored):  # rows A_j·B: the direction is stored, no search needed
+            return _SharedProjection.of_direction(first.B[0].tolist(), first.A[:, 0].tolist(), first.bias,
+                                                  second.weight)
+        return _SharedProjection.of(first.weight, first.bias, second.weight)
+
+    return _SHARED.get(first, second, kernel)
 
 
 def forward(layers, h: np.ndarray) -> np.ndarray:

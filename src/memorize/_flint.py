@@ -28,6 +28,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from ._cache import PairCache
+
 try:  # the optional extra
     import flint
 except ImportError:  # pragma: no cover - exercised when python-flint is absent
@@ -321,20 +323,12 @@ def _activate(S: _Scaled, act) -> _Scaled:
     raise ValueError(f"activation {name!r} has no exact flint path")  # pragma: no cover
 
 
-_FRACTIONAL: dict = {}
+_FRACTIONAL = PairCache(limit=4096)
 
 
 def fractional(weight: np.ndarray, bias: np.ndarray) -> bool:
     """Whether a layer has a non-integer weight or bias (cached per pair of arrays)."""
-    key = (id(weight), id(bias))
-    hit = _FRACTIONAL.get(key)
-    if hit is not None and hit[0] is weight and hit[1] is bias:
-        return hit[2]
-    if len(_FRACTIONAL) > 4096:
-        _FRACTIONAL.clear()
-    flag = any(type(v) is Fraction for a in (weight, bias) for v in a.flat)
-    _FRACTIONAL[key] = (weight, bias, flag)
-    return flag
+    return _FRACTIONAL.get(weight, bias, lambda: any(type(v) is Fraction for a in (weight, bias) for v in a.flat))
 
 
 def wanted(h: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> bool:
