@@ -18,6 +18,7 @@ from memorize._arith import EXACT
 from memorize.constructions import _bits as B
 from memorize.constructions import _bitsplan as plan
 from memorize.data import prepare
+from _bits_forms import forward as _forward, form_values as _values
 
 
 def _data(n, d, seed, C=3):
@@ -40,22 +41,6 @@ def _front(X, y, S, seed=0):
     taus = B.block_thresholds(pr.z, S)
     return dict(data=data, Dx=Dx, D0=D0, pr=pr, keys=keys, labels=labels, offset=offset, ell=ell, n=n, S=S,
                 V=V, taus=taus, Xs=EXACT.array(data.X[pr.order]))
-
-
-def _values(h, form):
-    """A form (coeffs over the units of h, const) evaluated exactly at every row of h."""
-    coeffs, const = form
-    out = np.full(h.shape[0], const, dtype=object)
-    for col, c in coeffs.items():
-        out = out + c * h[:, col]
-    return out
-
-
-def _forward(layers, X):
-    h = X
-    for layer in layers:
-        h = layer.forward(h)
-    return h
 
 
 def _padded(f, N, S):

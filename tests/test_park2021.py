@@ -20,6 +20,7 @@ from memorize._arith import EXACT
 from memorize.constructions import _bits as B
 from memorize.constructions import park2021 as P
 from memorize.data import prepare
+from _bits_forms import forward as _forward, form_values as _values
 
 small = settings(max_examples=20, deadline=None)
 
@@ -38,22 +39,6 @@ def _front(X, y, K=None, q=1, seed=0):
     pr = B.project_to_integers(data.X, Dx, D0, np.random.default_rng(seed), 8)
     bk = P.make_buckets(pr, labvals[pr.order], ell, bucket_size=K, bits_per_layer=q)
     return dict(data=data, pr=pr, bk=bk, offset=offset, Xs=EXACT.array(data.X[pr.order]), z0=int(pr.z[0]))
-
-
-def _values(h, form):
-    """A form (coeffs over the units of h, const) evaluated exactly at every row of h."""
-    coeffs, const = form
-    out = np.full(h.shape[0], const, dtype=object)
-    for col, c in coeffs.items():
-        out = out + c * h[:, col]
-    return out
-
-
-def _forward(layers, X):
-    h = X
-    for layer in layers:
-        h = layer.forward(h)
-    return h
 
 
 def _bucket_of(f):
