@@ -7,7 +7,12 @@ import platform
 import statistics
 import time
 
+import warnings
+
 import numpy as np
+
+import memorize
+from memorize.errors import NonFiniteError
 
 
 def machine() -> str:
@@ -53,3 +58,15 @@ def table(header, rows) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def float_cast_lost(net, X, y):
+    """Points lost by ``net.astype(float64)``; every point when a weight overflows float64
+    (> 2^1024: the cast itself is refused with NonFiniteError)."""
+    try:
+        fnet = net.astype(np.float64)
+    except NonFiniteError:
+        return len(X)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return memorize.verify(fnet, X, y).n_failed

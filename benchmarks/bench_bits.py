@@ -29,14 +29,13 @@ import argparse
 import math
 import sys
 import time
-import warnings
 
 import numpy as np
 
 import memorize
 from memorize import _exact, verify
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _common
-from _common import machine as _machine  # noqa: E402
+from _common import float_cast_lost, machine as _machine  # noqa: E402
 
 SETTINGS = [
     ("narrow (vardi2022: q=1, flat, W=7)", "vardi2022", {}),
@@ -64,18 +63,6 @@ def ball_points(n: int, seed: int, d: int = D) -> np.ndarray:
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     X *= rng.random((n, 1)) ** (1.0 / d)
     return X
-
-
-def float_cast_lost(net, X, y):
-    """Points lost by ``net.astype(float64)``; every point when a weight overflows float64
-    (> 2^1024: the cast itself is refused with NonFiniteError)."""
-    try:
-        fnet = net.astype(np.float64)
-    except memorize.errors.NonFiniteError:
-        return len(X)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        return verify(fnet, X, y).n_failed
 
 
 def baseline_forward(net, X) -> np.ndarray:

@@ -23,7 +23,6 @@ import math
 import os
 import sys
 import time
-import warnings
 
 import numpy as np
 
@@ -32,7 +31,7 @@ from memorize import bounds, verify
 from memorize.constructions import park2021 as P
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _common
-from _common import machine, table  # noqa: E402
+from _common import float_cast_lost, machine, table  # noqa: E402
 
 D = 4
 C = 10
@@ -46,17 +45,6 @@ def ball_points(n: int, seed: int) -> np.ndarray:
     X = rng.standard_normal((n, D))
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     return X * rng.random((n, 1)) ** (1.0 / D)
-
-
-def float_cast_lost(net, X, y) -> int:
-    """Points lost by ``net.astype(float64)``; all of them when a weight overflows float64."""
-    try:
-        fnet = net.astype(np.float64)
-    except memorize.errors.NonFiniteError:
-        return len(X)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        return verify(fnet, X, y).n_failed
 
 
 def run_built(ns: list) -> list:
